@@ -1,0 +1,1 @@
+"""Starts the real services (Apache Kafka in KRaft mode, Redis) for the local stack."""

@@ -1,0 +1,194 @@
+"""Every knob of Miroir, in one typed place.
+
+One settings class per external system (Kafka, Redis, Grafana), plus the
+pipeline's own and the local stack's. Each reads `MIROIR_*` environment
+variables; every default works on the local stack (`miroir stack up`).
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str | int | float) -> float:
+    """'90s', '5m', '1h', '30d' or a number of seconds -> seconds."""
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"duration {value!r}: expected a number with s, m, h or d (e.g. '5m')")
+        seconds = float(int(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"])
+    if seconds <= 0:
+        raise ValueError(f"duration {value!r} must be positive")
+    return seconds
+
+
+def _local_port(address: str, what: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"{what} {address!r}: expected host:port")
+    return host, int(port)
+
+
+class KafkaSettings(BaseSettings):
+    """The Kafka cluster. SASL/TLS options pass through to faust and kafka-python."""
+
+    model_config = SettingsConfigDict(env_prefix="MIROIR_KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "localhost:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    topic_partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+    @property
+    def first_server(self) -> tuple[str, int]:
+        return _local_port(self.bootstrap_servers.split(",")[0].strip(), "Kafka server")
+
+    @property
+    def faust_broker(self) -> str:
+        return ";".join(f"kafka://{s.strip()}" for s in self.bootstrap_servers.split(","))
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if "SSL" not in self.security_protocol:
+            return None
+        return ssl.create_default_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
+
+    def faust_credentials(self) -> Any:
+        """faust's credentials object for this security protocol (None for PLAINTEXT)."""
+        import faust
+
+        if self.security_protocol.startswith("SASL"):
+            return faust.SASLCredentials(
+                username=self.sasl_username,
+                password=self.sasl_password.get_secret_value() if self.sasl_password else None,
+                ssl_context=self.ssl_context(),
+                mechanism=self.sasl_mechanism or "PLAIN",
+            )
+        context = self.ssl_context()
+        return faust.SSLCredentials(context) if context else None
+
+    def client_config(self) -> dict[str, Any]:
+        """Keyword arguments for kafka-python's producer, consumer and admin clients."""
+        config: dict[str, Any] = {
+            "bootstrap_servers": [s.strip() for s in self.bootstrap_servers.split(",")],
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            config["sasl_mechanism"] = self.sasl_mechanism
+            config["sasl_plain_username"] = self.sasl_username
+            config["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.ssl_cafile:
+            config["ssl_cafile"] = str(self.ssl_cafile)
+        return config
+
+
+class RedisSettings(BaseSettings):
+    """The Redis that holds the managers' callback queue and the mirror snapshot."""
+
+    model_config = SettingsConfigDict(env_prefix="MIROIR_REDIS_", extra="ignore")
+
+    url: SecretStr = SecretStr("redis://localhost:6379/0")
+
+    @property
+    def dsn(self) -> str:
+        return self.url.get_secret_value()
+
+    @property
+    def port(self) -> int:
+        return urlparse(self.dsn).port or 6379
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.dsn).hostname or "localhost"
+
+    @property
+    def password(self) -> str | None:
+        return urlparse(self.dsn).password
+
+
+class GrafanaSettings(BaseSettings):
+    """Optional: where step alerts are posted as annotations."""
+
+    model_config = SettingsConfigDict(env_prefix="MIROIR_GRAFANA_", extra="ignore")
+
+    url: str | None = None
+    token: SecretStr | None = None
+
+
+class PipelineSettings(BaseSettings):
+    """The faust worker and the mirror's windows and thresholds."""
+
+    model_config = SettingsConfigDict(env_prefix="MIROIR_", extra="ignore")
+
+    app_id: str = "miroir"
+    store: str = "memory://"
+    web_host: str = "localhost"
+    web_port: int = 6066
+    data_dir: Path = Path(".run/worker")
+    live_window: float = 3600.0
+    live_step: float = 300.0
+    long_window: float = 30 * 86400.0
+    long_step: float = 86400.0
+    thresholds_file: Path | None = None
+
+    @field_validator("live_window", "live_step", "long_window", "long_step", mode="before")
+    @classmethod
+    def _duration(cls, value: str | float) -> float:
+        return parse_duration(value)
+
+
+class StackSettings(BaseSettings):
+    """The local stack started by `miroir stack up` (no Docker)."""
+
+    model_config = SettingsConfigDict(env_prefix="MIROIR_", extra="ignore")
+
+    run_dir: Path = Path(".run")
+    kafka_libs_dir: Path = Path(".run/kafka-libs")
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "512m"
+    start_timeout: float = 90.0
+
+
+class Settings:
+    """All settings, read once from the environment."""
+
+    @cached_property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings()
+
+    @cached_property
+    def redis(self) -> RedisSettings:
+        return RedisSettings()
+
+    @cached_property
+    def grafana(self) -> GrafanaSettings:
+        return GrafanaSettings()
+
+    @cached_property
+    def pipeline(self) -> PipelineSettings:
+        return PipelineSettings()
+
+    @cached_property
+    def stack(self) -> StackSettings:
+        return StackSettings()
+
+
+settings = Settings()

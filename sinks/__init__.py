@@ -1,0 +1,1 @@
+"""Where Miroir writes outside Kafka: the Redis callback queue and Grafana."""

@@ -1,0 +1,25 @@
+"""The Faust app, and nothing else: topics, tables and agents live in their own modules."""
+
+import faust
+
+from miroir.settings import settings
+from streams.avro import register_avro_codecs
+
+register_avro_codecs()
+
+app = faust.App(
+    settings.pipeline.app_id,
+    broker=settings.kafka.faust_broker,
+    broker_credentials=settings.kafka.faust_credentials(),
+    store=settings.pipeline.store,
+    # faust's exactly-once mode has open duplicate bugs: run at-least-once and
+    # make every sink idempotent instead.
+    processing_guarantee="at_least_once",
+    topic_partitions=settings.kafka.topic_partitions,
+    topic_replication_factor=settings.kafka.replication_factor,
+    web_host=settings.pipeline.web_host,
+    web_port=settings.pipeline.web_port,
+    datadir=str(settings.pipeline.data_dir),
+    autodiscover=True,
+    origin="streams",
+)

@@ -1,0 +1,28 @@
+"""The pipeline's topics.
+
+Input topics carry raw bytes: the agents decode them with the Avro codec
+themselves, so that an undecodable message goes to `dead-letters` with its
+reason instead of being skipped inside faust. Output topics use the Avro
+codecs registered by name in `streams.avro`.
+"""
+
+import faust
+
+from schemas.catalog import TOPIC_SCHEMAS
+from streams.app import app
+from streams.avro import codec_name
+
+
+def _avro_topic(name: str) -> faust.TopicT:
+    return app.topic(name, key_type=str, value_serializer=codec_name(TOPIC_SCHEMAS[name]),
+                     key_serializer="raw")
+
+
+survey_response_topic = app.topic("survey-responses", value_type=bytes, value_serializer="raw")
+staff_feedback_topic = app.topic("staff-feedback", value_type=bytes, value_serializer="raw")
+callback_outcome_topic = app.topic("callback-outcomes", value_type=bytes, value_serializer="raw")
+
+mirror_state_topic = _avro_topic("mirror-states")
+step_alert_topic = _avro_topic("step-alerts")
+callback_request_topic = _avro_topic("callback-requests")
+dead_letter_topic = _avro_topic("dead-letters")

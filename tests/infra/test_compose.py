@@ -1,0 +1,73 @@
+"""docker-compose.yml cannot run here (no Docker engine): check it agrees with the settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.stack import KAFKA_VERSION
+from miroir.settings import GrafanaSettings, KafkaSettings, PipelineSettings, RedisSettings
+
+ROOT = Path(__file__).parents[2]
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _published(service: dict[str, Any]) -> dict[int, int]:
+    return {int(p.split(":")[1]): int(p.split(":")[0]) for p in service.get("ports", [])}
+
+
+def test_the_stack_has_every_service() -> None:
+    assert set(_compose()["services"]) == {"kafka", "redis", "worker", "prometheus", "grafana"}
+
+
+def test_kafka_is_the_pinned_apache_image_in_kraft_mode() -> None:
+    kafka = _compose()["services"]["kafka"]
+    assert kafka["image"] == f"apache/kafka:{KAFKA_VERSION}"
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert kafka["environment"]["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
+
+
+def test_host_ports_match_the_settings_defaults(monkeypatch: Any) -> None:
+    for name in ("MIROIR_KAFKA_BOOTSTRAP_SERVERS", "MIROIR_REDIS_URL", "MIROIR_WEB_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    services = _compose()["services"]
+    kafka_port = KafkaSettings().first_server[1]
+    assert _published(services["kafka"])[kafka_port] == kafka_port
+    advertised = services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert f"EXTERNAL://localhost:{kafka_port}" in advertised
+    redis_port = RedisSettings().port
+    assert _published(services["redis"])[redis_port] == redis_port
+    web_port = PipelineSettings().web_port
+    assert _published(services["worker"])[web_port] == web_port
+
+
+def test_the_worker_reaches_the_services_by_their_compose_names() -> None:
+    services = _compose()["services"]
+    env = services["worker"]["environment"]
+    advertised = services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    internal = next(listener for listener in advertised if listener.startswith("INTERNAL://"))
+    assert env["MIROIR_KAFKA_BOOTSTRAP_SERVERS"] == internal.removeprefix("INTERNAL://")
+    assert env["MIROIR_REDIS_URL"].startswith("redis://redis:")
+    assert int(env["MIROIR_WEB_PORT"]) == PipelineSettings().web_port
+    # Every MIROIR_* variable the worker gets is one a settings class reads.
+    known = {f"MIROIR_KAFKA_{f.upper()}" for f in KafkaSettings.model_fields} \
+        | {f"MIROIR_REDIS_{f.upper()}" for f in RedisSettings.model_fields} \
+        | {f"MIROIR_GRAFANA_{f.upper()}" for f in GrafanaSettings.model_fields} \
+        | {f"MIROIR_{f.upper()}" for f in PipelineSettings.model_fields}
+    assert set(env) <= known
+
+
+def test_grafana_and_prometheus_mount_the_repo_config() -> None:
+    services = _compose()["services"]
+    for service in ("grafana", "prometheus"):
+        for volume in services[service]["volumes"]:
+            source = volume.split(":")[0]
+            assert (ROOT / source).exists(), f"{service} mounts missing {source}"
+    scrape = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
+    targets = scrape["scrape_configs"][0]["static_configs"][0]["targets"]
+    assert targets == [f"worker:{PipelineSettings().web_port}"]

@@ -1,0 +1,82 @@
+"""`miroir stack`: starts, reports, refuses and stops the real services."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.stack import Paths, StackError, _alive, down, port_answers, start_kafka, start_redis, status, up
+from miroir.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def private_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings for a second stack on free ports, in its own run folder (jars shared)."""
+    monkeypatch.setenv("MIROIR_RUN_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("MIROIR_KAFKA_LIBS_DIR", str(Path(".run/kafka-libs").resolve()))
+    monkeypatch.setenv("MIROIR_KAFKA_BOOTSTRAP_SERVERS", f"localhost:{_free_port()}")
+    monkeypatch.setenv("MIROIR_KAFKA_CONTROLLER_PORT", str(_free_port()))
+    monkeypatch.setenv("MIROIR_REDIS_URL", f"redis://localhost:{_free_port()}/0")
+    settings = Settings()
+    yield settings
+    down(settings, echo=lambda _: None)
+
+
+@pytest.mark.integration
+def test_up_is_idempotent_and_down_leaves_nothing_running(private_stack: Settings) -> None:
+    said: list[str] = []
+    up(private_stack, echo=said.append)
+    services = status(private_stack)
+    assert [(s.name, s.state) for s in services] == [("kafka", "running"), ("redis", "running")]
+    pids = [s.pid for s in services]
+
+    said.clear()
+    up(private_stack, echo=said.append)
+    assert "kafka: already running" in " ".join(said) and "redis: already running" in " ".join(said)
+    assert [s.pid for s in status(private_stack)] == pids
+
+    down(private_stack, echo=said.append)
+    assert [(s.state, s.pid) for s in status(private_stack)] == [("stopped", None)] * 2
+    for pid in pids:
+        assert pid is not None and not _alive(pid)
+    assert not port_answers(private_stack.kafka.first_server[1])
+    assert not port_answers(private_stack.redis.port)
+
+
+def test_a_port_taken_by_someone_else_is_a_clear_error(private_stack: Settings) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", private_stack.redis.port))
+        squatter.listen()
+        with pytest.raises(StackError, match=f"port {private_stack.redis.port} is already in use"):
+            start_redis(private_stack, Paths(private_stack), echo=lambda _: None)
+
+
+def test_a_taken_kafka_port_is_refused_before_starting_java(private_stack: Settings) -> None:
+    port = private_stack.kafka.first_server[1]
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        with pytest.raises(StackError, match="MIROIR_KAFKA_BOOTSTRAP_SERVERS"):
+            start_kafka(private_stack, Paths(private_stack), echo=lambda _: None)
+
+
+def test_a_remote_broker_is_not_started_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIROIR_KAFKA_BOOTSTRAP_SERVERS", "kafka.example.org:9092")
+    settings = Settings()
+    with pytest.raises(StackError, match=r"only\s+runs a broker on localhost"):
+        start_kafka(settings, Paths(settings), echo=lambda _: None)
+
+
+def test_missing_java_is_named(monkeypatch: pytest.MonkeyPatch, private_stack: Settings) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(StackError, match="Java is not installed"):
+        start_kafka(private_stack, Paths(private_stack), echo=lambda _: None)

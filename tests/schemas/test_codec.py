@@ -1,0 +1,162 @@
+"""The Avro codec: exact bytes, round trips, and clear rejections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import fastavro
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas import SerializationError, codec_for, schema_names
+from schemas.catalog import TOPIC_SCHEMAS
+from schemas.codec import crc64_avro
+from tests.examples import EXAMPLES
+
+
+def test_every_topic_has_a_schema_and_an_example() -> None:
+    assert set(TOPIC_SCHEMAS.values()) <= set(schema_names())
+    assert set(schema_names()) == set(EXAMPLES)
+    for name in schema_names():
+        assert codec_for(name).schema["name"] == f"miroir.{name}"
+
+
+def test_crc64_avro_matches_the_spec_vectors_and_fastavro() -> None:
+    # Fingerprints of the primitive schemas "int" and "null" from Avro's test suite.
+    assert crc64_avro(b'"int"') == 8247732601305521295
+    assert crc64_avro(b'"null"') == 7195948357588979594
+    for name in schema_names():
+        codec = codec_for(name)
+        canonical = fastavro.schema.to_parsing_canonical_form(codec.schema)
+        assert codec.fingerprint.hex() == fastavro.schema.fingerprint(canonical, "CRC-64-AVRO")
+
+
+def test_exact_bytes_of_a_staff_feedback() -> None:
+    codec = codec_for("StaffFeedback")
+    record = {
+        "feedback_id": "f", "staff_ref": "s", "site": "x", "journey_id": None,
+        "prompt": "most_frustrating", "verbatim": "ok", "language": None,
+        "event_time": datetime(1970, 1, 1, tzinfo=UTC),
+    }
+    # Avro binary by hand: zig-zag varints, length-prefixed strings, union and enum indexes.
+    body = bytes([
+        0x02,              # schema_version = 1 (default)
+        0x02, 0x66,        # feedback_id "f"
+        0x02, 0x73,        # staff_ref "s"
+        0x02, 0x78,        # site "x"
+        0x00,              # journey_id: union branch 0 (null)
+        0x02,              # prompt: enum symbol 1 (most_frustrating)
+        0x04, 0x6F, 0x6B,  # verbatim "ok"
+        0x00,              # language: null
+        0x00,              # event_time: 0 ms
+    ])
+    assert codec.encode(record) == b"\xc3\x01" + codec.fingerprint + body
+    assert codec.decode(b"\xc3\x01" + codec.fingerprint + body)["prompt"] == "most_frustrating"
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_round_trips(name: str) -> None:
+    codec = codec_for(name)
+    assert codec.decode(codec.encode(EXAMPLES[name])) == EXAMPLES[name]
+
+
+# ------------------------------------------------------------ Hypothesis
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _strategy(schema: Any, named: dict[str, Any]) -> st.SearchStrategy[Any]:
+    if isinstance(schema, list):
+        return st.one_of(*(_strategy(branch, named) for branch in schema))
+    if isinstance(schema, str):
+        primitive = {
+            "null": st.none(), "boolean": st.booleans(), "string": st.text(max_size=40),
+            "bytes": st.binary(max_size=40), "int": st.integers(-(2**31), 2**31 - 1),
+            "long": st.integers(-(2**63), 2**63 - 1),
+            "double": st.floats(allow_nan=False), "float": st.floats(width=32, allow_nan=False),
+        }
+        return primitive[schema] if schema in primitive else named[schema]
+    kind = schema["type"]
+    if schema.get("logicalType") == "timestamp-millis":
+        return st.integers(0, 4_000_000_000_000).map(lambda ms: _EPOCH + timedelta(milliseconds=ms))
+    if kind == "enum":
+        strategy = st.sampled_from(schema["symbols"])
+    elif kind == "array":
+        strategy = st.lists(_strategy(schema["items"], named), max_size=5)
+    elif kind == "record":
+        strategy = st.deferred(lambda: st.fixed_dictionaries(
+            {f["name"]: _strategy(f["type"], named) for f in schema["fields"]}))
+    else:
+        return _strategy(kind, named)
+    if "name" in schema:
+        named[schema["name"]] = strategy
+    return strategy
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_valid_record_round_trips(name: str, data: st.DataObject) -> None:
+    codec = codec_for(name)
+    record = data.draw(_strategy(codec.schema, {}))
+    assert codec.decode(codec.encode(record)) == record
+
+
+# ------------------------------------------------------------ rejections
+
+
+def _without(record: dict[str, Any], field: str) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != field}
+
+
+@pytest.mark.parametrize(("record", "field", "reason"), [
+    (_without(EXAMPLES["SurveyResponse"], "verbatim"), "verbatim", "missing_field"),
+    (_without(EXAMPLES["SurveyResponse"], "response_id"), "response_id", "missing_field"),
+    ({**EXAMPLES["SurveyResponse"], "score": "ten"}, "score", "invalid_field"),
+    ({**EXAMPLES["SurveyResponse"], "score_scale": "STARS"}, "score_scale", "invalid_field"),
+    ({**EXAMPLES["SurveyResponse"], "channel": "fax"}, "channel", "invalid_field"),
+    ({**EXAMPLES["SurveyResponse"], "contact": {"email": 42}}, "contact", "invalid_field"),
+    ({**EXAMPLES["MirrorState"], "mirror_type": "flapping"}, "mirror_type", "invalid_field"),
+])
+def test_invalid_record_is_rejected_naming_the_field(record: dict[str, Any], field: str,
+                                                     reason: str) -> None:
+    schema = "MirrorState" if "mirror_type" in record else "SurveyResponse"
+    with pytest.raises(SerializationError) as caught:
+        codec_for(schema).encode(record)
+    assert caught.value.field == field
+    assert caught.value.reason == reason
+    assert f"{schema}.{field}" in str(caught.value)
+
+
+def test_a_missing_field_with_a_default_is_filled_in() -> None:
+    codec = codec_for("SurveyResponse")
+    record = _without(EXAMPLES["SurveyResponse"], "channel")
+    assert codec.decode(codec.encode(record))["channel"] == "other"
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"", "not Avro single-object encoding"),
+    (b"{\"score\": 3}", "not Avro single-object encoding"),
+    (b"\xc3\x01" + bytes(8) + b"\x02", "written with another schema"),
+])
+def test_bytes_that_are_not_this_schema_are_rejected(data: bytes, expected: str) -> None:
+    with pytest.raises(SerializationError, match=expected) as caught:
+        codec_for("SurveyResponse").decode(data)
+    assert caught.value.reason == "undecodable"
+
+
+def test_truncated_and_padded_bodies_are_rejected() -> None:
+    codec = codec_for("SurveyResponse")
+    encoded = codec.encode(EXAMPLES["SurveyResponse"])
+    with pytest.raises(SerializationError, match="corrupt body"):
+        codec.decode(encoded[:-3])
+    with pytest.raises(SerializationError, match="trailing bytes"):
+        codec.decode(encoded + b"\x00")
+
+
+def test_other_schemas_bytes_are_rejected() -> None:
+    staff = codec_for("StaffFeedback").encode(EXAMPLES["StaffFeedback"])
+    with pytest.raises(SerializationError, match="another schema"):
+        codec_for("SurveyResponse").decode(staff)
