@@ -112,8 +112,12 @@ def _spawn(paths: Paths, service: str, argv: list[str]) -> int:
     paths.logs.mkdir(parents=True, exist_ok=True)
     with paths.logfile(service).open("ab") as log:
         process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=paths.run,
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=paths.run,
         )
     _children[process.pid] = process
     paths.pidfile(service).write_text(str(process.pid))
@@ -206,9 +210,18 @@ def ensure_kafka_jars(paths: Paths, echo: Echo) -> None:
     staging = paths.kafka_libs.with_suffix(".partial")
     shutil.rmtree(staging, ignore_errors=True)
     result = subprocess.run(
-        [mvn, "-B", "-q", "-f", str(INFRA_DIR / "kafka" / "pom.xml"),
-         "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
-        capture_output=True, text=True,
+        [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(INFRA_DIR / "kafka" / "pom.xml"),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={staging}",
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0 or not (staging / marker.name).exists():
         output = (result.stdout + result.stderr)[-2000:]
@@ -219,9 +232,14 @@ def ensure_kafka_jars(paths: Paths, echo: Echo) -> None:
 
 def _java(paths: Paths, heap: str, main: str, *args: str) -> list[str]:
     return [
-        "java", f"-Xmx{heap}", f"-Xms{heap}",
+        "java",
+        f"-Xmx{heap}",
+        f"-Xms{heap}",
         f"-Dlog4j2.configurationFile={INFRA_DIR / 'kafka' / 'log4j2.properties'}",
-        "-cp", f"{paths.kafka_libs}/*", main, *args,
+        "-cp",
+        f"{paths.kafka_libs}/*",
+        main,
+        *args,
     ]
 
 
@@ -230,10 +248,15 @@ def _write_kafka_config(settings: Settings, paths: Paths) -> Path:
     template = (INFRA_DIR / "kafka" / "server.properties.template").read_text()
     config = paths.kafka / "server.properties"
     paths.kafka.mkdir(parents=True, exist_ok=True)
-    config.write_text(template.format(
-        host=host, port=port, controller_port=settings.stack.kafka_controller_port,
-        data_dir=paths.kafka_data, partitions=settings.kafka.topic_partitions,
-    ))
+    config.write_text(
+        template.format(
+            host=host,
+            port=port,
+            controller_port=settings.stack.kafka_controller_port,
+            data_dir=paths.kafka_data,
+            partitions=settings.kafka.topic_partitions,
+        )
+    )
     return config
 
 
@@ -244,7 +267,8 @@ def _format_kafka_storage(paths: Paths, config: Path, heap: str, echo: Echo) -> 
     echo(f"kafka: formatting KRaft storage (cluster {cluster_id})")
     result = subprocess.run(
         _java(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise StackError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
@@ -290,8 +314,9 @@ def start_kafka(settings: Settings, paths: Paths, echo: Echo) -> None:
     _format_kafka_storage(paths, config, settings.stack.kafka_heap, echo)
     pid = _spawn(paths, "kafka", _java(paths, settings.stack.kafka_heap, "kafka.Kafka", str(config)))
     echo(f"kafka: starting Apache Kafka {KAFKA_VERSION} (pid {pid}) on {host}:{port}")
-    _wait_until(lambda: kafka_answers(settings), settings.stack.start_timeout, "Kafka",
-                paths.logfile("kafka"), pid)
+    _wait_until(
+        lambda: kafka_answers(settings), settings.stack.start_timeout, "Kafka", paths.logfile("kafka"), pid
+    )
     echo("kafka: answering")
 
 
@@ -330,10 +355,15 @@ def start_redis(settings: Settings, paths: Paths, echo: Echo) -> None:
     paths.redis.mkdir(parents=True, exist_ok=True)
     password = settings.redis.password
     config = paths.redis / "redis.conf"
-    config.write_text((INFRA_DIR / "redis" / "redis.conf.template").read_text().format(
-        port=port, data_dir=paths.redis,
-        requirepass=f"requirepass {password}" if password else "",
-    ))
+    config.write_text(
+        (INFRA_DIR / "redis" / "redis.conf.template")
+        .read_text()
+        .format(
+            port=port,
+            data_dir=paths.redis,
+            requirepass=f"requirepass {password}" if password else "",
+        )
+    )
     config.chmod(0o600)
     pid = _spawn(paths, "redis", [server, str(config)])
     echo(f"redis: starting redis-server (pid {pid}) on port {port}, append-only file on")
@@ -367,8 +397,13 @@ def down(settings: Settings, echo: Echo = print) -> None:
 def status(settings: Settings) -> list[ServiceStatus]:
     paths = Paths(settings)
     return [
-        ServiceStatus("kafka", settings.kafka.first_server[1],
-                      running_pid(paths, "kafka", "kafka.Kafka"), kafka_answers(settings)),
-        ServiceStatus("redis", settings.redis.port,
-                      running_pid(paths, "redis", "redis-server"), redis_answers(settings)),
+        ServiceStatus(
+            "kafka",
+            settings.kafka.first_server[1],
+            running_pid(paths, "kafka", "kafka.Kafka"),
+            kafka_answers(settings),
+        ),
+        ServiceStatus(
+            "redis", settings.redis.port, running_pid(paths, "redis", "redis-server"), redis_answers(settings)
+        ),
     ]

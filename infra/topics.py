@@ -10,8 +10,9 @@ from schemas.catalog import ALL_TOPICS
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(settings: Settings, names: list[str] | None = None,
-                  partitions: int | None = None) -> list[str]:
+def ensure_topics(
+    settings: Settings, names: list[str] | None = None, partitions: int | None = None
+) -> list[str]:
     """Create the missing topics; return the names created. Existing ones are left as they are."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
@@ -23,11 +24,16 @@ def ensure_topics(settings: Settings, names: list[str] | None = None,
         missing = [name for name in wanted if name not in existing]
         if missing:
             try:
-                admin.create_topics([
-                    NewTopic(name, partitions or settings.kafka.topic_partitions,
-                             settings.kafka.replication_factor)
-                    for name in missing
-                ])
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            name,
+                            partitions or settings.kafka.topic_partitions,
+                            settings.kafka.replication_factor,
+                        )
+                        for name in missing
+                    ]
+                )
             except TopicAlreadyExistsError:
                 log.info("another process created some of %s first", missing)
         return missing

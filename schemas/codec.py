@@ -81,8 +81,9 @@ class AvroCodec:
 
     def decode(self, data: bytes) -> dict[str, Any]:
         if not isinstance(data, bytes | bytearray | memoryview):
-            raise SerializationError(self.name, f"expected bytes, got {type(data).__name__}",
-                                     reason="undecodable")
+            raise SerializationError(
+                self.name, f"expected bytes, got {type(data).__name__}", reason="undecodable"
+            )
         data = bytes(data)
         if data[:2] != MAGIC:
             raise SerializationError(
@@ -106,7 +107,8 @@ class AvroCodec:
             raise SerializationError(self.name, f"corrupt body: {error}", reason="undecodable") from error
         if stream.tell() != len(data):
             raise SerializationError(
-                self.name, f"{len(data) - stream.tell()} trailing bytes after the record",
+                self.name,
+                f"{len(data) - stream.tell()} trailing bytes after the record",
                 reason="undecodable",
             )
         assert isinstance(record, dict)
@@ -115,12 +117,14 @@ class AvroCodec:
     def check(self, record: Any) -> None:
         """Raise SerializationError naming the first field that does not fit the schema."""
         if not isinstance(record, dict):
-            raise SerializationError(self.name, f"expected a dict, got {type(record).__name__}",
-                                     reason="invalid_field")
+            raise SerializationError(
+                self.name, f"expected a dict, got {type(record).__name__}", reason="invalid_field"
+            )
         for field in self.schema["fields"]:
             if record.get(field["name"], _MISSING) is _MISSING and "default" not in field:
-                raise SerializationError(self.name, "missing (required, no default)",
-                                         field=field["name"], reason="missing_field")
+                raise SerializationError(
+                    self.name, "missing (required, no default)", field=field["name"], reason="missing_field"
+                )
         try:
             validate(record, self.schema, raise_errors=True)
         except ValidationError as error:
@@ -129,7 +133,8 @@ class AvroCodec:
             raise SerializationError(
                 self.name,
                 f"got {first.datum!r} ({type(first.datum).__name__}), expected {_type_name(first.schema)}",
-                field=field, reason="invalid_field",
+                field=field,
+                reason="invalid_field",
             ) from None
 
 

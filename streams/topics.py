@@ -14,8 +14,9 @@ from streams.avro import codec_name
 
 
 def _avro_topic(name: str) -> faust.TopicT:
-    return app.topic(name, key_type=str, value_serializer=codec_name(TOPIC_SCHEMAS[name]),
-                     key_serializer="raw")
+    return app.topic(
+        name, key_type=str, value_serializer=codec_name(TOPIC_SCHEMAS[name]), key_serializer="raw"
+    )
 
 
 survey_response_topic = app.topic("survey-responses", value_type=bytes, value_serializer="raw")
@@ -26,3 +27,9 @@ mirror_state_topic = _avro_topic("mirror-states")
 step_alert_topic = _avro_topic("step-alerts")
 callback_request_topic = _avro_topic("callback-requests")
 dead_letter_topic = _avro_topic("dead-letters")
+
+# Internal: one message per journey per analysed batch (a JourneyTally delta),
+# keyed by journey so that a journey's windows live on one partition.
+journey_delta_topic = app.topic(
+    f"{app.conf.id}-journey-deltas", key_type=str, value_serializer="json", internal=True
+)

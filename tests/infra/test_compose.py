@@ -55,10 +55,12 @@ def test_the_worker_reaches_the_services_by_their_compose_names() -> None:
     assert env["MIROIR_REDIS_URL"].startswith("redis://redis:")
     assert int(env["MIROIR_WEB_PORT"]) == PipelineSettings().web_port
     # Every MIROIR_* variable the worker gets is one a settings class reads.
-    known = {f"MIROIR_KAFKA_{f.upper()}" for f in KafkaSettings.model_fields} \
-        | {f"MIROIR_REDIS_{f.upper()}" for f in RedisSettings.model_fields} \
-        | {f"MIROIR_GRAFANA_{f.upper()}" for f in GrafanaSettings.model_fields} \
+    known = (
+        {f"MIROIR_KAFKA_{f.upper()}" for f in KafkaSettings.model_fields}
+        | {f"MIROIR_REDIS_{f.upper()}" for f in RedisSettings.model_fields}
+        | {f"MIROIR_GRAFANA_{f.upper()}" for f in GrafanaSettings.model_fields}
         | {f"MIROIR_{f.upper()}" for f in PipelineSettings.model_fields}
+    )
     assert set(env) <= known
 
 

@@ -22,8 +22,13 @@ def produce(settings: Settings, topic: str, values: list[bytes], keys: list[byte
 
 def consume(settings: Settings, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
     """Read `topic` from the start until `expected` messages came or `timeout` passed."""
-    consumer = KafkaConsumer(topic, **settings.kafka.client_config(), auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=1000)
+    consumer = KafkaConsumer(
+        topic,
+        **settings.kafka.client_config(),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
     messages: list[Any] = []
     deadline = time.monotonic() + timeout
     try:

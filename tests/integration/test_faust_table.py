@@ -21,15 +21,24 @@ def test_a_faust_agent_consumes_a_topic_and_updates_a_table(
     app_id = f"probe-{uuid.uuid4().hex[:8]}"
     journeys = ["home_delivery"] * 3 + ["click_collect"] * 2
     codec = codec_for("SurveyResponse")
-    produce(stack, fresh_topic, [
-        codec.encode({**EXAMPLES["SurveyResponse"], "response_id": f"r{i}", "journey_id": journey})
-        for i, journey in enumerate(journeys)
-    ])
-    env = {**os.environ, "PROBE_APP": app_id, "PROBE_TOPIC": fresh_topic,
-           "PROBE_DATADIR": str(tmp_path / "data")}
+    produce(
+        stack,
+        fresh_topic,
+        [
+            codec.encode({**EXAMPLES["SurveyResponse"], "response_id": f"r{i}", "journey_id": journey})
+            for i, journey in enumerate(journeys)
+        ],
+    )
+    env = {
+        **os.environ,
+        "PROBE_APP": app_id,
+        "PROBE_TOPIC": fresh_topic,
+        "PROBE_DATADIR": str(tmp_path / "data"),
+    }
     log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen([sys.executable, "-m", "tests.integration.faust_probe"], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.faust_probe"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         changelog = consume(stack, f"{app_id}-journey_to_count-changelog", expected=5, timeout=60)
     finally:
@@ -39,4 +48,3 @@ def test_a_faust_agent_consumes_a_topic_and_updates_a_table(
 
     latest = {json.loads(m.key): json.loads(m.value) for m in changelog}
     assert latest == {"home_delivery": 3, "click_collect": 2}, (tmp_path / "worker.log").read_text()[-3000:]
-

@@ -36,22 +36,34 @@ def test_crc64_avro_matches_the_spec_vectors_and_fastavro() -> None:
 def test_exact_bytes_of_a_staff_feedback() -> None:
     codec = codec_for("StaffFeedback")
     record = {
-        "feedback_id": "f", "staff_ref": "s", "site": "x", "journey_id": None,
-        "prompt": "most_frustrating", "verbatim": "ok", "language": None,
+        "feedback_id": "f",
+        "staff_ref": "s",
+        "site": "x",
+        "journey_id": None,
+        "prompt": "most_frustrating",
+        "verbatim": "ok",
+        "language": None,
         "event_time": datetime(1970, 1, 1, tzinfo=UTC),
     }
     # Avro binary by hand: zig-zag varints, length-prefixed strings, union and enum indexes.
-    body = bytes([
-        0x02,              # schema_version = 1 (default)
-        0x02, 0x66,        # feedback_id "f"
-        0x02, 0x73,        # staff_ref "s"
-        0x02, 0x78,        # site "x"
-        0x00,              # journey_id: union branch 0 (null)
-        0x02,              # prompt: enum symbol 1 (most_frustrating)
-        0x04, 0x6F, 0x6B,  # verbatim "ok"
-        0x00,              # language: null
-        0x00,              # event_time: 0 ms
-    ])
+    body = bytes(
+        [
+            0x02,  # schema_version = 1 (default)
+            0x02,
+            0x66,  # feedback_id "f"
+            0x02,
+            0x73,  # staff_ref "s"
+            0x02,
+            0x78,  # site "x"
+            0x00,  # journey_id: union branch 0 (null)
+            0x02,  # prompt: enum symbol 1 (most_frustrating)
+            0x04,
+            0x6F,
+            0x6B,  # verbatim "ok"
+            0x00,  # language: null
+            0x00,  # event_time: 0 ms
+        ]
+    )
     assert codec.encode(record) == b"\xc3\x01" + codec.fingerprint + body
     assert codec.decode(b"\xc3\x01" + codec.fingerprint + body)["prompt"] == "most_frustrating"
 
@@ -72,10 +84,14 @@ def _strategy(schema: Any, named: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.one_of(*(_strategy(branch, named) for branch in schema))
     if isinstance(schema, str):
         primitive = {
-            "null": st.none(), "boolean": st.booleans(), "string": st.text(max_size=40),
-            "bytes": st.binary(max_size=40), "int": st.integers(-(2**31), 2**31 - 1),
+            "null": st.none(),
+            "boolean": st.booleans(),
+            "string": st.text(max_size=40),
+            "bytes": st.binary(max_size=40),
+            "int": st.integers(-(2**31), 2**31 - 1),
             "long": st.integers(-(2**63), 2**63 - 1),
-            "double": st.floats(allow_nan=False), "float": st.floats(width=32, allow_nan=False),
+            "double": st.floats(allow_nan=False),
+            "float": st.floats(width=32, allow_nan=False),
         }
         return primitive[schema] if schema in primitive else named[schema]
     kind = schema["type"]
@@ -86,8 +102,9 @@ def _strategy(schema: Any, named: dict[str, Any]) -> st.SearchStrategy[Any]:
     elif kind == "array":
         strategy = st.lists(_strategy(schema["items"], named), max_size=5)
     elif kind == "record":
-        strategy = st.deferred(lambda: st.fixed_dictionaries(
-            {f["name"]: _strategy(f["type"], named) for f in schema["fields"]}))
+        strategy = st.deferred(
+            lambda: st.fixed_dictionaries({f["name"]: _strategy(f["type"], named) for f in schema["fields"]})
+        )
     else:
         return _strategy(kind, named)
     if "name" in schema:
@@ -111,17 +128,19 @@ def _without(record: dict[str, Any], field: str) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k != field}
 
 
-@pytest.mark.parametrize(("record", "field", "reason"), [
-    (_without(EXAMPLES["SurveyResponse"], "verbatim"), "verbatim", "missing_field"),
-    (_without(EXAMPLES["SurveyResponse"], "response_id"), "response_id", "missing_field"),
-    ({**EXAMPLES["SurveyResponse"], "score": "ten"}, "score", "invalid_field"),
-    ({**EXAMPLES["SurveyResponse"], "score_scale": "STARS"}, "score_scale", "invalid_field"),
-    ({**EXAMPLES["SurveyResponse"], "channel": "fax"}, "channel", "invalid_field"),
-    ({**EXAMPLES["SurveyResponse"], "contact": {"email": 42}}, "contact", "invalid_field"),
-    ({**EXAMPLES["MirrorState"], "mirror_type": "flapping"}, "mirror_type", "invalid_field"),
-])
-def test_invalid_record_is_rejected_naming_the_field(record: dict[str, Any], field: str,
-                                                     reason: str) -> None:
+@pytest.mark.parametrize(
+    ("record", "field", "reason"),
+    [
+        (_without(EXAMPLES["SurveyResponse"], "verbatim"), "verbatim", "missing_field"),
+        (_without(EXAMPLES["SurveyResponse"], "response_id"), "response_id", "missing_field"),
+        ({**EXAMPLES["SurveyResponse"], "score": "ten"}, "score", "invalid_field"),
+        ({**EXAMPLES["SurveyResponse"], "score_scale": "STARS"}, "score_scale", "invalid_field"),
+        ({**EXAMPLES["SurveyResponse"], "channel": "fax"}, "channel", "invalid_field"),
+        ({**EXAMPLES["SurveyResponse"], "contact": {"email": 42}}, "contact", "invalid_field"),
+        ({**EXAMPLES["MirrorState"], "mirror_type": "flapping"}, "mirror_type", "invalid_field"),
+    ],
+)
+def test_invalid_record_is_rejected_naming_the_field(record: dict[str, Any], field: str, reason: str) -> None:
     schema = "MirrorState" if "mirror_type" in record else "SurveyResponse"
     with pytest.raises(SerializationError) as caught:
         codec_for(schema).encode(record)
@@ -136,11 +155,14 @@ def test_a_missing_field_with_a_default_is_filled_in() -> None:
     assert codec.decode(codec.encode(record))["channel"] == "other"
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"", "not Avro single-object encoding"),
-    (b"{\"score\": 3}", "not Avro single-object encoding"),
-    (b"\xc3\x01" + bytes(8) + b"\x02", "written with another schema"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "not Avro single-object encoding"),
+        (b'{"score": 3}', "not Avro single-object encoding"),
+        (b"\xc3\x01" + bytes(8) + b"\x02", "written with another schema"),
+    ],
+)
 def test_bytes_that_are_not_this_schema_are_rejected(data: bytes, expected: str) -> None:
     with pytest.raises(SerializationError, match=expected) as caught:
         codec_for("SurveyResponse").decode(data)

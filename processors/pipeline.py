@@ -1,0 +1,163 @@
+"""The pipeline's domain steps on decoded records: observe into tallies, evaluate into mirrors.
+
+`observe_*` turn one input record into counts of a per-journey `JourneyTally`
+(a batch makes one delta per journey). `evaluate` turns a journey's running
+tally into `MirrorState` and `StepAlert` records. No I/O; time is passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from processors.analysis import analyse
+from processors.mirror import Classification, alert_kinds, classify
+from processors.states import customer_mention_polarity, staff_mention_polarity
+from processors.taxonomy import Taxonomy
+from processors.validation import event_seconds
+from processors.windows import JourneyTally, SideView, WindowSpec
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    taxonomy: Taxonomy
+    windows: tuple[WindowSpec, ...]
+
+
+def _delta(deltas: dict[str, JourneyTally], journey_id: str) -> JourneyTally:
+    return deltas.setdefault(journey_id, JourneyTally())
+
+
+def observe_survey_response(
+    record: dict[str, Any], config: PipelineConfig, deltas: dict[str, JourneyTally]
+) -> bool:
+    """Count one customer response; returns whether it was tagged with at least one step."""
+    journey = config.taxonomy.journeys[record["journey_id"]]
+    analysis = analyse(record["verbatim"], journey, record.get("language"), record.get("step_id"))
+    polarities = {
+        step.step_id: customer_mention_polarity(step, record["score"], record["score_scale"])
+        for step in analysis.steps
+    }
+    _delta(deltas, journey.id).observe(
+        config.windows,
+        "customer",
+        event_seconds(record),
+        record["response_id"],
+        polarities,
+        config.taxonomy.thresholds.evidence_ids,
+    )
+    return analysis.tagged
+
+
+def observe_staff_feedback(
+    record: dict[str, Any], config: PipelineConfig, deltas: dict[str, JourneyTally]
+) -> bool:
+    """Count one staff story, against its journey or, when it names none, every journey."""
+    journeys = (
+        [config.taxonomy.journeys[record["journey_id"]]]
+        if record.get("journey_id")
+        else list(config.taxonomy.journeys.values())
+    )
+    tagged = False
+    for journey in journeys:
+        analysis = analyse(record["verbatim"], journey, record.get("language"))
+        polarities = {s.step_id: staff_mention_polarity(s.polarity, record["prompt"]) for s in analysis.steps}
+        _delta(deltas, journey.id).observe(
+            config.windows,
+            "staff",
+            event_seconds(record),
+            record["feedback_id"],
+            polarities,
+            config.taxonomy.thresholds.evidence_ids,
+        )
+        tagged = tagged or analysis.tagged
+    return tagged
+
+
+def _millis(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _side(view: SideView, state: str) -> dict[str, Any]:
+    return {
+        "n": view.n,
+        "share": round(view.share, 4),
+        "positive_impact": round(view.positive_impact, 4),
+        "negative_impact": round(view.negative_impact, 4),
+        "net_impact": round(view.net_impact, 4),
+        "state": state,
+    }
+
+
+def _alert_id(*parts: object) -> str:
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
+
+
+def evaluate(
+    journey_id: str, tally: JourneyTally, config: PipelineConfig, now: float, snapshot: bool = False
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Classify every step of the journey in every window.
+
+    Returns the MirrorState records to publish (those whose type, states or
+    moment-of-truth flag changed; all of them when `snapshot`) and the
+    StepAlert records. Updates `tally.classified` for the next call.
+    """
+    journey = config.taxonomy.journeys[journey_id]
+    states: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    for window in config.windows:
+        for step in journey.steps:
+            key = f"{window.name}|{step.id}"
+            previous = Classification.from_dict(tally.classified.get(key))
+            customer = tally.view(window, "customer", step.id)
+            staff = tally.view(window, "staff", step.id)
+            current = classify(customer, staff, previous, config.taxonomy.thresholds, step.alert_impact)
+            tally.classified[key] = current.to_dict()
+            if snapshot or previous is None or _changed(previous, current):
+                states.append(
+                    {
+                        "journey_id": journey_id,
+                        "step_id": step.id,
+                        "window": window.name,
+                        "window_start": _millis(max(tally.watermark - window.size, 0)),
+                        "window_end": _millis(tally.watermark),
+                        "customer": _side(customer, current.customer_state),
+                        "staff": _side(staff, current.staff_state),
+                        "mirror_type": current.mirror_type,
+                        "moment_of_truth": current.moment_of_truth,
+                        "evidence_ids": tally.evidence.get(f"customer|{step.id}", [])
+                        + tally.evidence.get(f"staff|{step.id}", []),
+                        "reason": "snapshot" if snapshot else "change",
+                        "computed_at": _millis(now),
+                    }
+                )
+            for kind in alert_kinds(previous, current):
+                alerts.append(
+                    {
+                        "alert_id": _alert_id(
+                            journey_id, step.id, window.name, kind, current.mirror_type, tally.watermark
+                        ),
+                        "journey_id": journey_id,
+                        "step_id": step.id,
+                        "window": window.name,
+                        "kind": kind,
+                        "mirror_type": current.mirror_type,
+                        "previous_type": previous.mirror_type if previous else None,
+                        "customer_net_impact": round(customer.net_impact, 4),
+                        "customer_n": customer.n,
+                        "staff_n": staff.n,
+                        "at": _millis(now),
+                    }
+                )
+    return states, alerts
+
+
+def _changed(previous: Classification, current: Classification) -> bool:
+    return (
+        previous.mirror_type,
+        previous.customer_state,
+        previous.staff_state,
+        previous.moment_of_truth,
+    ) != (current.mirror_type, current.customer_state, current.staff_state, current.moment_of_truth)

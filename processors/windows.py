@@ -1,0 +1,164 @@
+"""Rolling windows of step mentions, as fine tumbling buckets summed when read.
+
+An event touches one bucket per window (live and long), so a table write per
+event (or per batch) is O(1) whatever the window's length; a hopping window
+would write every window the event falls in (30 per event for 30 days by day).
+A `JourneyTally` is a monoid: the analysis side builds one per batch (a
+delta), the window side merges deltas into the journey's running tally.
+Time is event time, passed in; a journey's windows end at its latest event.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+SIDES = ("customer", "staff")
+_TOTAL = "_"  # per-bucket count of the side's verbatims (tagged or not): the denominator of shares
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    name: str
+    size: float  # seconds
+    step: float  # bucket width, seconds
+
+    def bucket(self, t: float) -> int:
+        return int(math.floor(t / self.step) * self.step)
+
+    def buckets_at(self, end: float) -> tuple[int, int]:
+        """[first, last] bucket starts inside the window ending at `end`."""
+        return self.bucket(end - self.size) + int(self.step), self.bucket(end)
+
+
+@dataclass(frozen=True)
+class SideView:
+    """One side of one step over one window."""
+
+    n: int
+    total: int
+    pos_sum: float
+    neg_sum: float
+
+    @property
+    def share(self) -> float:
+        return self.n / self.total if self.total else 0.0
+
+    @property
+    def positive_impact(self) -> float:
+        return self.pos_sum / self.n if self.n else 0.0
+
+    @property
+    def negative_impact(self) -> float:
+        return self.neg_sum / self.n if self.n else 0.0
+
+    @property
+    def net_impact(self) -> float:
+        return (self.pos_sum + self.neg_sum) / self.n if self.n else 0.0
+
+
+# bucket layout: {side: {step_id: [n, pos_sum, neg_sum], "_": [verbatims, 0, 0]}}
+Bucket = dict[str, dict[str, list[float]]]
+
+
+@dataclass
+class JourneyTally:
+    """Counts and polarity sums per window bucket, side and step of one journey."""
+
+    buckets: dict[str, dict[int, Bucket]] = field(default_factory=dict)
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    untagged: dict[str, int] = field(default_factory=dict)
+    watermark: float = 0.0
+    # Previous classification per "window|step", for hysteresis and alerts.
+    classified: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def observe(
+        self,
+        windows: tuple[WindowSpec, ...],
+        side: str,
+        event_time: float,
+        verbatim_id: str,
+        step_polarities: dict[str, float],
+        evidence_ids: int,
+    ) -> None:
+        """Count one verbatim of `side`, with the polarity it gives each step it mentions."""
+        for window in windows:
+            bucket = self.buckets.setdefault(window.name, {}).setdefault(window.bucket(event_time), {})
+            counts = bucket.setdefault(side, {})
+            counts.setdefault(_TOTAL, [0, 0.0, 0.0])[0] += 1
+            for step_id, value in step_polarities.items():
+                cell = counts.setdefault(step_id, [0, 0.0, 0.0])
+                cell[0] += 1
+                cell[1 if value > 0 else 2] += value
+        for step_id in step_polarities:
+            ids = self.evidence.setdefault(f"{side}|{step_id}", [])
+            ids.append(verbatim_id)
+            del ids[:-evidence_ids]
+        if not step_polarities:
+            self.untagged[side] = self.untagged.get(side, 0) + 1
+        self.watermark = max(self.watermark, event_time)
+
+    def merge(self, delta: JourneyTally, evidence_ids: int) -> None:
+        for window, buckets in delta.buckets.items():
+            mine = self.buckets.setdefault(window, {})
+            for start, bucket in buckets.items():
+                target = mine.setdefault(start, {})
+                for side, counts in bucket.items():
+                    side_counts = target.setdefault(side, {})
+                    for key, (n, pos, neg) in counts.items():
+                        cell = side_counts.setdefault(key, [0, 0.0, 0.0])
+                        cell[0] += n
+                        cell[1] += pos
+                        cell[2] += neg
+        for key, ids in delta.evidence.items():
+            merged = self.evidence.setdefault(key, []) + ids
+            self.evidence[key] = merged[-evidence_ids:]
+        for side, n in delta.untagged.items():
+            self.untagged[side] = self.untagged.get(side, 0) + n
+        self.watermark = max(self.watermark, delta.watermark)
+
+    def expire(self, windows: tuple[WindowSpec, ...]) -> None:
+        """Drop buckets that fell out of their window: memory stays flat on an endless stream."""
+        for window in windows:
+            first, _ = window.buckets_at(self.watermark)
+            buckets = self.buckets.get(window.name, {})
+            for start in [s for s in buckets if s < first]:
+                del buckets[start]
+
+    def view(self, window: WindowSpec, side: str, step_id: str) -> SideView:
+        first, last = window.buckets_at(self.watermark)
+        n = total = 0
+        pos = neg = 0.0
+        for start, bucket in self.buckets.get(window.name, {}).items():
+            if first <= start <= last:
+                counts = bucket.get(side, {})
+                cell = counts.get(step_id)
+                if cell:
+                    n += int(cell[0])
+                    pos += cell[1]
+                    neg += cell[2]
+                total += int(counts.get(_TOTAL, [0])[0])
+        return SideView(n, total, pos, neg)
+
+    def steps_seen(self) -> set[str]:
+        return {key.split("|", 1)[1] for key in self.evidence}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "buckets": {w: {str(s): b for s, b in bs.items()} for w, bs in self.buckets.items()},
+            "evidence": self.evidence,
+            "untagged": self.untagged,
+            "watermark": self.watermark,
+            "classified": self.classified,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JourneyTally:
+        return cls(
+            buckets={w: {int(s): b for s, b in bs.items()} for w, bs in data.get("buckets", {}).items()},
+            evidence={k: list(v) for k, v in data.get("evidence", {}).items()},
+            untagged=dict(data.get("untagged", {})),
+            watermark=float(data.get("watermark", 0.0)),
+            classified=dict(data.get("classified", {})),
+        )

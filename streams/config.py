@@ -1,0 +1,20 @@
+"""The pipeline's domain configuration, built once from the settings."""
+
+from functools import cache
+
+from miroir.settings import settings
+from processors.pipeline import PipelineConfig
+from processors.taxonomy import load_taxonomy
+from processors.windows import WindowSpec
+
+
+@cache
+def pipeline_config() -> PipelineConfig:
+    p = settings.pipeline
+    return PipelineConfig(
+        taxonomy=load_taxonomy(p.thresholds_file),
+        windows=(
+            WindowSpec("live", p.live_window, p.live_step),
+            WindowSpec("long", p.long_window, p.long_step),
+        ),
+    )

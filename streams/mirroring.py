@@ -1,0 +1,42 @@
+"""The agent that keeps each journey's windows and publishes its mirror."""
+
+from __future__ import annotations
+
+import time
+
+from miroir.settings import settings
+from processors.pipeline import evaluate
+from processors.windows import JourneyTally
+from streams.app import app
+from streams.config import pipeline_config
+from streams.tables import journey_to_tally
+from streams.topics import journey_delta_topic, mirror_state_topic, step_alert_topic
+
+
+@app.agent(journey_delta_topic)
+async def update_mirror(stream):
+    config = pipeline_config()
+    async for journey_id, delta in stream.items():
+        tally = JourneyTally.from_dict(journey_to_tally[journey_id])
+        tally.merge(JourneyTally.from_dict(delta), config.taxonomy.thresholds.evidence_ids)
+        tally.expire(config.windows)
+        states, alerts = evaluate(journey_id, tally, config, now=time.time())
+        journey_to_tally[journey_id] = tally.to_dict()
+        await publish(states, alerts)
+
+
+@app.timer(interval=settings.pipeline.snapshot_interval)
+async def publish_snapshots() -> None:
+    config = pipeline_config()
+    for journey_id, data in list(journey_to_tally.items()):
+        states, _ = evaluate(journey_id, JourneyTally.from_dict(data), config, now=time.time(), snapshot=True)
+        await publish(states, [])
+
+
+async def publish(states: list[dict], alerts: list[dict]) -> None:
+    for state in states:
+        await mirror_state_topic.send(
+            key=f"{state['journey_id']}|{state['step_id']}|{state['window']}", value=state
+        )
+    for alert in alerts:
+        await step_alert_topic.send(key=f"{alert['journey_id']}|{alert['step_id']}", value=alert)

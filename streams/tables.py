@@ -1,0 +1,10 @@
+"""The pipeline's tables (changelogged to Kafka, recovered on restart)."""
+
+from streams.app import app
+
+# journey id -> JourneyTally.to_dict(): window buckets, evidence, last classification.
+journey_to_tally = app.Table("journey_to_tally", default=dict)
+
+# "<counter>|<topic>:<partition>" -> count; summed when read. Keyed by source
+# partition so that each key lives on the changelog partition of its events.
+counter_to_count = app.Table("counter_to_count", default=int)

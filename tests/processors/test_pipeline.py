@@ -1,0 +1,54 @@
+"""The whole domain pipeline, without Kafka, on the demo's default scenario."""
+
+from processors.pipeline import PipelineConfig, evaluate, observe_staff_feedback, observe_survey_response
+from processors.simulate import SCENARIO, simulate
+from processors.taxonomy import load_taxonomy
+from processors.windows import JourneyTally, WindowSpec
+
+CONFIG = PipelineConfig(
+    load_taxonomy(), (WindowSpec("live", 3600, 300), WindowSpec("long", 30 * 86400, 86400))
+)
+EXPECTED = {
+    ("home_delivery", "store_visit"): "win_win",
+    ("home_delivery", "purchase"): "lucky_break",
+    ("home_delivery", "delivery"): "pain",
+    ("home_delivery", "assembly"): "wrong_fight",
+    ("home_delivery", "delivery_booking"): "blindness",
+    ("home_delivery", "pickup"): "dead_end",
+    ("click_collect", "online_order"): "win_win",
+    ("click_collect", "ready_notice"): "lucky_break",
+    ("click_collect", "pickup"): "dead_end",
+}
+
+
+def run_scenario(seed: int, count: int) -> dict[tuple[str, str, str], dict]:
+    deltas: dict[str, JourneyTally] = {}
+    for event in simulate(seed, start=1_790_000_000, count=count, rate=5):
+        observe = observe_survey_response if event.kind == "survey" else observe_staff_feedback
+        observe(event.record, CONFIG, deltas)
+    states = {}
+    for journey_id, tally in deltas.items():
+        for state in evaluate(journey_id, tally, CONFIG, now=0)[0]:
+            states[(journey_id, state["step_id"], state["window"])] = state
+    return states
+
+
+def test_the_default_scenario_shows_all_six_types() -> None:
+    assert set(EXPECTED) == set(SCENARIO)
+    for seed in (1, 2, 3):
+        states = run_scenario(seed, count=600)
+        found = {key: states[(*key, "live")]["mirror_type"] for key in EXPECTED}
+        assert found == EXPECTED, f"seed {seed}"
+
+
+def test_a_pilot_starts_with_insufficient_data() -> None:
+    states = run_scenario(seed=1, count=12)
+    assert all(s["mirror_type"] in ("insufficient_data", "neutral") for s in states.values())
+
+
+def test_mirror_states_fit_their_schema() -> None:
+    from schemas import codec_for
+
+    codec = codec_for("MirrorState")
+    for state in run_scenario(seed=4, count=200).values():
+        assert codec.decode(codec.encode(state)) == {"schema_version": 1, **state}

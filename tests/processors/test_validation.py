@@ -1,0 +1,47 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from processors.taxonomy import load_taxonomy
+from processors.validation import check_staff_feedback, check_survey_response
+from tests.examples import EXAMPLES
+
+TAXONOMY = load_taxonomy()
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC).timestamp()
+SURVEY = EXAMPLES["SurveyResponse"]
+
+
+def test_a_good_response_passes() -> None:
+    assert check_survey_response(SURVEY, TAXONOMY, NOW) is None
+    assert check_staff_feedback(EXAMPLES["StaffFeedback"], TAXONOMY, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "detail"),
+    [
+        ({"score": 11}, "score_out_of_range", "score 11 not in 0..10"),
+        ({"score": 0, "score_scale": "CSAT"}, "score_out_of_range", "not in 1..5"),
+        ({"journey_id": "moon_trip"}, "unknown_journey", "'moon_trip'"),
+        ({"step_id": "teleport"}, "unknown_step", "'teleport' is not a step of home_delivery"),
+        ({"verbatim": "   "}, "empty_verbatim", "verbatim is empty"),
+        ({"verbatim": "x" * 5001}, "verbatim_too_long", "5001 characters"),
+        (
+            {"event_time": datetime(2030, 1, 1, tzinfo=UTC)},
+            "event_time_out_of_range",
+            "more than a day ahead",
+        ),
+        ({"event_time": datetime(1999, 1, 1, tzinfo=UTC)}, "event_time_out_of_range", "before 2000"),
+    ],
+)
+def test_bad_responses_get_a_reason(change: dict, reason: str, detail: str) -> None:
+    rejection = check_survey_response({**SURVEY, **change}, TAXONOMY, NOW)
+    assert rejection is not None
+    assert rejection.reason == reason
+    assert detail in rejection.detail
+
+
+def test_a_staff_story_without_journey_is_fine_but_not_an_unknown_one() -> None:
+    story = EXAMPLES["StaffFeedback"]
+    assert check_staff_feedback({**story, "journey_id": None}, TAXONOMY, NOW) is None
+    rejection = check_staff_feedback({**story, "journey_id": "nope"}, TAXONOMY, NOW)
+    assert rejection is not None and rejection.reason == "unknown_journey"
