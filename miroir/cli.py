@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from miroir.settings import settings
@@ -21,6 +24,8 @@ stack_app = typer.Typer(
     help="The local stack: Apache Kafka (KRaft) and Redis, no Docker.", no_args_is_help=True
 )
 app.add_typer(stack_app, name="stack")
+mirror_app = typer.Typer(help="Read the mirror.", no_args_is_help=True)
+app.add_typer(mirror_app, name="mirror")
 topics_app = typer.Typer(help="The pipeline's Kafka topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 
@@ -99,6 +104,67 @@ def worker(
     from streams.main import run_worker
 
     run_worker(["worker", "--loglevel", loglevel, "--web-port", str(web_port), *ctx.args])
+
+
+@app.command()
+def demo(
+    events: int = typer.Option(0, help="Events to stream; 0 streams until Ctrl-C"),
+    seed: int = typer.Option(7, help="Seed of the synthetic pilot"),
+    rate: float = typer.Option(20.0, help="Events per second"),
+    invalid_share: float = typer.Option(0.02, help="Share of deliberately invalid inputs"),
+    exit_when_done: bool = typer.Option(False, "--exit-when-done", help="Stop once every event is mirrored"),
+    summary: Path | None = typer.Option(None, help="With --exit-when-done: write a JSON summary here"),
+) -> None:
+    """The live pilot demo: stack up, a fresh worker, a synthetic pilot streaming, the mirror live."""
+    from infra.stack import StackError
+    from miroir.demo import DemoOptions, run_demo
+
+    if exit_when_done and events <= 0:
+        _fail("--exit-when-done needs --events N")
+    options = DemoOptions(events, seed, rate, invalid_share, exit_when_done, summary)
+    try:
+        run_demo(settings, options, console)
+    except (StackError, RuntimeError) as error:
+        _fail(str(error))
+
+
+@app.command()
+def simulate(
+    events: int = typer.Option(1000, help="Events to produce; 0 for endless"),
+    seed: int = typer.Option(7),
+    rate: float = typer.Option(50.0, help="Events per second (event time follows the wall clock)"),
+) -> None:
+    """Produce a synthetic pilot (FR/EN customer responses and staff stories) to the input topics."""
+    from miroir.demo import DemoOptions, stream_pilot
+
+    options = DemoOptions(events, seed, rate, 0.0, True, None)
+    with Progress(console=console) as progress:
+        task = progress.add_task("producing", total=events or None)
+        sent = stream_pilot(settings, options, lambda n: progress.update(task, completed=n))
+    console.print(f"sent {sent} events")
+
+
+@mirror_app.command("show")
+def mirror_show(
+    journey: str | None = typer.Option(None, help="Only this journey"),
+    window: str = typer.Option("live", help="live or long"),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON read-out"),
+    language: str = typer.Option("en", help="Labels in en or fr"),
+    url: str = typer.Option(f"http://localhost:{settings.pipeline.web_port}", help="The worker's web server"),
+) -> None:
+    """Show the current mirror of a running worker."""
+    from miroir.readout import WorkerUnavailable, fetch, mirror_tables
+    from streams.config import pipeline_config
+
+    try:
+        mirror = fetch(url, "/mirror/")
+    except WorkerUnavailable as error:
+        _fail(str(error))
+    states = [s for s in mirror["states"] if journey in (None, s["journey_id"]) and s["window"] == window]
+    if as_json:
+        console.print_json(data={"states": states, "counters": mirror["counters"]})
+    else:
+        console.print(mirror_tables(states, pipeline_config().taxonomy, window, journey, language))
 
 
 def main() -> None:

@@ -139,6 +139,9 @@ class PipelineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MIROIR_", extra="ignore")
 
     app_id: str = "miroir"
+    # Where a new consumer group starts: "earliest" reads the topics' history,
+    # "latest" only what comes after (the demo's fresh pilots use it).
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     store: str = "memory://"
     web_host: str = "localhost"
     web_port: int = 6066

@@ -15,6 +15,7 @@ app = faust.App(
     # faust's exactly-once mode has open duplicate bugs: run at-least-once and
     # make every sink idempotent instead.
     processing_guarantee="at_least_once",
+    consumer_auto_offset_reset=settings.pipeline.auto_offset_reset,
     topic_partitions=settings.kafka.topic_partitions,
     topic_replication_factor=settings.kafka.replication_factor,
     web_host=settings.pipeline.web_host,

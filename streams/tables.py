@@ -5,6 +5,6 @@ from streams.app import app
 # journey id -> JourneyTally.to_dict(): window buckets, evidence, last classification.
 journey_to_tally = app.Table("journey_to_tally", default=dict)
 
-# "<counter>|<topic>:<partition>" -> count; summed when read. Keyed by source
-# partition so that each key lives on the changelog partition of its events.
-counter_to_count = app.Table("counter_to_count", default=int)
+# "<counter>|<topic>:<partition>" -> count; summed when read. Written once per
+# batch (outside any one event), so its changelog partition comes from the key.
+counter_to_count = app.Table("counter_to_count", default=int, use_partitioner=True)

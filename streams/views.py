@@ -46,4 +46,5 @@ async def mirror_view(self: web.View, request: web.Request) -> web.Response:
 
 @app.page("/counters/")
 async def counters_view(self: web.View, request: web.Request) -> web.Response:
-    return self.json(counters())
+    assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives())
+    return self.json({**counters(), "assigned": assigned})

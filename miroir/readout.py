@@ -1,0 +1,94 @@
+"""Reads the mirror from a worker's web server and shows it as rich tables."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+
+from processors.mirror import LABELS
+from processors.taxonomy import Taxonomy
+
+TYPE_COLOURS = {
+    "win_win": "bold green", "lucky_break": "cyan", "pain": "magenta", "wrong_fight": "yellow",
+    "blindness": "bold dark_orange", "dead_end": "bold red", "neutral": "white",
+    "insufficient_data": "dim",
+}
+
+
+class WorkerUnavailable(RuntimeError):
+    pass
+
+
+def fetch(url: str, path: str, timeout: float = 5.0) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + path, timeout=timeout) as response:
+            return dict(json.load(response))
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise WorkerUnavailable(
+            f"no Miroir worker answers at {url} ({error}); start one with `miroir worker` "
+            "or set MIROIR_WEB_PORT"
+        ) from error
+
+
+def states_by_journey(states: list[dict[str, Any]], window: str) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for state in states:
+        if state["window"] == window:
+            out.setdefault(state["journey_id"], {})[state["step_id"]] = state
+    return out
+
+
+def _side(side: dict[str, Any]) -> str:
+    return f"{side['n']:>4}  {side['net_impact']:+.2f}  {side['state']}"
+
+
+def mirror_tables(states: list[dict[str, Any]], taxonomy: Taxonomy, window: str = "live",
+                  journey: str | None = None, language: str = "en") -> Group:
+    tables = []
+    for journey_id, steps in sorted(states_by_journey(states, window).items()):
+        if journey and journey_id != journey:
+            continue
+        spec = taxonomy.journeys.get(journey_id)
+        title = spec.label.get(language, journey_id) if spec else journey_id
+        table = Table(title=f"{title} — {window} window", title_justify="left", expand=False)
+        for column in ("step", "type", "customers  n  net  state", "staff  n  net  state", "MoT"):
+            table.add_column(column)
+        order = [s.id for s in spec.steps] if spec else sorted(steps)
+        for step_id in order:
+            state = steps.get(step_id)
+            if state is None:
+                continue
+            step = spec.step(step_id) if spec else None
+            kind = state["mirror_type"]
+            table.add_row(
+                step.label.get(language, step_id) if step else step_id,
+                f"[{TYPE_COLOURS.get(kind, 'white')}]{LABELS[kind][language]}[/]",
+                _side(state["customer"]), _side(state["staff"]),
+                "★" if state["moment_of_truth"] else "",
+            )
+        tables.append(table)
+    return Group(*tables)
+
+
+def summary(states: list[dict[str, Any]], counters: dict[str, Any]) -> dict[str, Any]:
+    """The demo's JSON summary: per journey and step, type and both sides; totals."""
+    journeys: dict[str, Any] = {}
+    for journey_id, steps in states_by_journey(states, "live").items():
+        journeys[journey_id] = {
+            step_id: {
+                "mirror_type": s["mirror_type"], "moment_of_truth": s["moment_of_truth"],
+                "customer": {k: s["customer"][k] for k in ("n", "net_impact", "positive_impact",
+                                                           "negative_impact", "state")},
+                "staff": {k: s["staff"][k] for k in ("n", "net_impact", "positive_impact",
+                                                     "negative_impact", "state")},
+            }
+            for step_id, s in steps.items()
+        }
+    totals = {k: counters[k] for k in ("in", "processed", "dead_lettered", "untagged")}
+    totals["dead_letters_by_reason"] = counters.get("dead_letters_by_reason", {})
+    return {"journeys": journeys, "totals": totals}
