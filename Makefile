@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MIROIR := $(BIN)/miroir
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status worker run test test-unit lint clean
+.PHONY: help setup up down status worker run demo-headless test test-unit lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -37,8 +37,11 @@ status: ## Show each service, its port and whether it answers
 worker: up ## Start a pipeline worker in the foreground
 	$(MIROIR) worker
 
-run: up ## Set everything up and run the main job (the live pilot demo)
-	$(MIROIR) worker
+run: up ## Set everything up and run the main job: the live pilot demo (Ctrl-C stops)
+	$(MIROIR) demo
+
+demo-headless: up ## The demo without a screen: 2,000 events, then a JSON summary in .run/demo-summary.json
+	$(MIROIR) demo --events 2000 --rate 200 --exit-when-done --summary .run/demo-summary.json
 
 test: setup ## Run all tests; starts the stack itself when it is not up
 	$(BIN)/pytest

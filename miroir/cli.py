@@ -144,6 +144,56 @@ def simulate(
     console.print(f"sent {sent} events")
 
 
+@app.command()
+def replay(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A CSV or JSONL export"),
+    kind: str | None = typer.Option(None, help="survey or staff (a preset sets it)"),
+    preset: str | None = typer.Option(None, help="Column mapping of a known export: certideal, "
+                                      "glassdoor-pros, glassdoor-cons"),
+    journey: str | None = typer.Option(None, help="Journey of every row (unless a column gives it)"),
+    map_: list[str] = typer.Option([], "--map", help="column=field, or col1+col2=field; repeatable"),
+    scale: str = typer.Option("CSAT", help="NPS or CSAT, for scores no column qualifies"),
+    site: str = typer.Option("replay", help="Site of every row (unless a column gives it)"),
+    prompt: str = typer.Option("most_positive", help="Staff prompt: most_positive or most_frustrating"),
+    limit: int = typer.Option(0, help="Stop after this many rows (0: all)"),
+) -> None:
+    """Stream a CSV or JSONL export into the input topics; bad rows are reported, not fatal."""
+    from itertools import islice
+
+    from miroir.producer import TOPIC_OF_KIND, RecordProducer
+    from miroir.replay import PRESETS, ReplayOptions, parse_mapping, read_rows, records
+
+    chosen = PRESETS.get(preset or "", {})
+    if preset and not chosen:
+        _fail(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    kind = kind or chosen.get("kind")
+    if kind not in TOPIC_OF_KIND:
+        _fail("--kind must be survey or staff")
+    try:
+        mapping = {**chosen.get("map", {}), **parse_mapping(map_)}
+    except ValueError as error:
+        _fail(str(error))
+    if "verbatim" not in mapping.values():
+        _fail("no column maps to verbatim: pass --map COLUMN=verbatim")
+    options = ReplayOptions(kind, mapping, journey or chosen.get("journey"), chosen.get("scale", scale),
+                            site, chosen.get("prompt", prompt))
+    rows = read_rows(file)
+    bad: list[tuple[int, str]] = []
+    with RecordProducer(settings) as producer, Progress(console=console) as progress:
+        task = progress.add_task(f"replaying {file.name}", total=None)
+        for number, result in records(islice(rows, limit) if limit else rows, options):
+            if isinstance(result, bytes):
+                producer.send_raw(TOPIC_OF_KIND[kind], result)
+            else:
+                bad.append((number, result))
+            progress.update(task, advance=1)
+    for number, reason in bad[:20]:
+        err.print(f"row {number}: {reason}")
+    if len(bad) > 20:
+        err.print(f"... and {len(bad) - 20} more bad rows")
+    console.print(f"sent {producer.sent} records to {TOPIC_OF_KIND[kind]}; {len(bad)} bad rows skipped")
+
+
 @mirror_app.command("show")
 def mirror_show(
     journey: str | None = typer.Option(None, help="Only this journey"),

@@ -1,0 +1,50 @@
+"""The real pipeline: real Kafka, a real faust worker process, a seeded pilot."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from rich.console import Console
+
+from miroir.demo import DemoOptions, pilot_worker, stream_pilot, wait_until_processed
+from miroir.producer import RecordProducer
+from miroir.readout import summary
+from miroir.settings import Settings
+from schemas import codec_for, codec_for_topic
+from tests.integration.kafka_io import consume
+from tests.processors.test_pipeline import EXPECTED
+
+
+def test_a_seeded_pilot_gives_the_expected_mirror_and_counts_reconcile(stack: Settings) -> None:
+    marker = uuid.uuid4().hex
+    survey = codec_for_topic("survey-responses")
+    good = {"response_id": f"bad-{marker}", "customer_ref": "c", "journey_id": "home_delivery", "score": 5,
+            "score_scale": "NPS", "verbatim": f"ok {marker}", "site": "lyon",
+            "event_time": datetime.now(UTC)}
+    invalid = {
+        "undecodable": marker.encode(),
+        "score_out_of_range": survey.encode({**good, "score": 11}),
+        "unknown_journey": survey.encode({**good, "journey_id": "moon"}),
+        "empty_verbatim": survey.encode({**good, "verbatim": ""}),
+    }
+    with pilot_worker(stack, Console(quiet=True)) as url:
+        sent = stream_pilot(stack, DemoOptions(600, 11, 300.0, 0.0, True, None), lambda n: None)
+        with RecordProducer(stack) as producer:
+            for value in invalid.values():
+                producer.send_raw("survey-responses", value)
+        mirror = wait_until_processed(url, sent + len(invalid), timeout=180)
+
+    result = summary(mirror["states"], mirror["counters"])
+    found = {(j, s): result["journeys"][j][s]["mirror_type"] for j, s in EXPECTED}
+    assert found == EXPECTED
+    totals = result["totals"]
+    assert totals["in"] == sent + len(invalid)
+    assert totals["in"] == totals["processed"] + totals["dead_lettered"]
+    assert totals["dead_letters_by_reason"] == {reason: 1 for reason in invalid}
+
+    letters = [codec_for("DeadLetter").decode(m.value) for m in consume(stack, "dead-letters", expected=10**6, timeout=8)]
+    ours = {d["reason"]: d for d in letters if marker.encode() in d["original"]}
+    assert set(ours) == set(invalid)
+    assert ours["undecodable"]["original"] == marker.encode()
+    assert "score 11 not in 0..10" in ours["score_out_of_range"]["detail"]
