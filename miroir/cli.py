@@ -148,8 +148,9 @@ def simulate(
 def replay(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A CSV or JSONL export"),
     kind: str | None = typer.Option(None, help="survey or staff (a preset sets it)"),
-    preset: str | None = typer.Option(None, help="Column mapping of a known export: certideal, "
-                                      "glassdoor-pros, glassdoor-cons"),
+    preset: str | None = typer.Option(
+        None, help="Column mapping of a known export: certideal, glassdoor-pros, glassdoor-cons"
+    ),
     journey: str | None = typer.Option(None, help="Journey of every row (unless a column gives it)"),
     map_: list[str] = typer.Option([], "--map", help="column=field, or col1+col2=field; repeatable"),
     scale: str = typer.Option("CSAT", help="NPS or CSAT, for scores no column qualifies"),
@@ -166,7 +167,7 @@ def replay(
     chosen = PRESETS.get(preset or "", {})
     if preset and not chosen:
         _fail(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-    kind = kind or chosen.get("kind")
+    kind = kind or chosen.get("kind") or ""
     if kind not in TOPIC_OF_KIND:
         _fail("--kind must be survey or staff")
     try:
@@ -175,8 +176,14 @@ def replay(
         _fail(str(error))
     if "verbatim" not in mapping.values():
         _fail("no column maps to verbatim: pass --map COLUMN=verbatim")
-    options = ReplayOptions(kind, mapping, journey or chosen.get("journey"), chosen.get("scale", scale),
-                            site, chosen.get("prompt", prompt))
+    options = ReplayOptions(
+        kind,
+        mapping,
+        journey or chosen.get("journey"),
+        chosen.get("scale", scale),
+        site,
+        chosen.get("prompt", prompt),
+    )
     rows = read_rows(file)
     bad: list[tuple[int, str]] = []
     with RecordProducer(settings) as producer, Progress(console=console) as progress:

@@ -63,14 +63,24 @@ def pilot_worker(settings: Settings, console: Console) -> Iterator[str]:
     port = _free_port(settings.pipeline.web_port)
     log_path = settings.stack.run_dir / "logs" / f"worker-{app_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "MIROIR_APP_ID": app_id, "MIROIR_AUTO_OFFSET_RESET": "latest",
-           "MIROIR_WEB_PORT": str(port), "MIROIR_DATA_DIR": str(settings.stack.run_dir / "worker" / app_id),
-           "MIROIR_SNAPSHOT_INTERVAL": "10s"}
+    env = {
+        **os.environ,
+        "MIROIR_APP_ID": app_id,
+        "MIROIR_AUTO_OFFSET_RESET": "latest",
+        "MIROIR_WEB_PORT": str(port),
+        "MIROIR_DATA_DIR": str(settings.stack.run_dir / "worker" / app_id),
+        "MIROIR_SNAPSHOT_INTERVAL": "10s",
+    }
     url = f"http://localhost:{port}"
     console.print(f"worker: starting pilot {app_id} (log {log_path})")
     with log_path.open("ab") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "miroir.cli", "worker", "-l", "warn"],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "miroir.cli", "worker", "-l", "warn"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         _wait_for_assignment(url, worker, log_path, timeout=180)
         console.print(f"worker: ready — mirror JSON at {url}/mirror/")
@@ -102,9 +112,16 @@ def _wait_for_assignment(url: str, worker: subprocess.Popen[bytes], log: Path, t
 def invalid_inputs(rng: random.Random, i: int, at: Any) -> tuple[str, bytes]:
     """Bad inputs a real pilot gets; each must end in dead-letters with its reason."""
     codec = codec_for_topic("survey-responses")
-    good = {"response_id": f"sim-bad-{i}", "customer_ref": "cust-x", "journey_id": "home_delivery",
-            "score": 5, "score_scale": "NPS", "verbatim": "Livraison correcte.", "site": "lyon-part-dieu",
-            "event_time": at}
+    good = {
+        "response_id": f"sim-bad-{i}",
+        "customer_ref": "cust-x",
+        "journey_id": "home_delivery",
+        "score": 5,
+        "score_scale": "NPS",
+        "verbatim": "Livraison correcte.",
+        "site": "lyon-part-dieu",
+        "event_time": at,
+    }
     choice = rng.randrange(4)
     if choice == 0:
         return "survey-responses", b"not avro at all"
@@ -187,7 +204,8 @@ def _live(settings: Settings, options: DemoOptions, console: Console, url: str, 
 
     sent = [0]
     producer = threading.Thread(
-        target=stream_pilot, args=(settings, options, lambda n: sent.__setitem__(0, n)), daemon=True)
+        target=stream_pilot, args=(settings, options, lambda n: sent.__setitem__(0, n)), daemon=True
+    )
     producer.start()
     console.print("demo: streaming the pilot; Ctrl-C to stop")
     with Live(console=console, refresh_per_second=1, screen=False) as live:
@@ -199,7 +217,8 @@ def _live(settings: Settings, options: DemoOptions, console: Console, url: str, 
                     header = Text(
                         f"sent {sent[0]}   in {counters['in']}   processed {counters['processed']}   "
                         f"dead-lettered {counters['dead_lettered']}   untagged {counters['untagged']}   "
-                        f"mirror JSON: {url}/mirror/")
+                        f"mirror JSON: {url}/mirror/"
+                    )
                     live.update(Group(header, mirror_tables(mirror["states"], taxonomy)))
                 except WorkerUnavailable as error:
                     live.update(Text(str(error)))

@@ -16,8 +16,7 @@ class RecordProducer:
     """A kafka-python producer that encodes each record with its topic's Avro schema."""
 
     def __init__(self, settings: Settings) -> None:
-        self._producer = KafkaProducer(**settings.kafka.client_config(), acks="all", linger_ms=20,
-                                       retries=5)
+        self._producer = KafkaProducer(**settings.kafka.client_config(), acks="all", linger_ms=20, retries=5)
         self.sent = 0
 
     def send(self, kind: str, record: dict[str, Any]) -> None:

@@ -14,8 +14,13 @@ from processors.mirror import LABELS
 from processors.taxonomy import Taxonomy
 
 TYPE_COLOURS = {
-    "win_win": "bold green", "lucky_break": "cyan", "pain": "magenta", "wrong_fight": "yellow",
-    "blindness": "bold dark_orange", "dead_end": "bold red", "neutral": "white",
+    "win_win": "bold green",
+    "lucky_break": "cyan",
+    "pain": "magenta",
+    "wrong_fight": "yellow",
+    "blindness": "bold dark_orange",
+    "dead_end": "bold red",
+    "neutral": "white",
     "insufficient_data": "dim",
 }
 
@@ -47,8 +52,13 @@ def _side(side: dict[str, Any]) -> str:
     return f"{side['n']:>4}  {side['net_impact']:+.2f}  {side['state']}"
 
 
-def mirror_tables(states: list[dict[str, Any]], taxonomy: Taxonomy, window: str = "live",
-                  journey: str | None = None, language: str = "en") -> Group:
+def mirror_tables(
+    states: list[dict[str, Any]],
+    taxonomy: Taxonomy,
+    window: str = "live",
+    journey: str | None = None,
+    language: str = "en",
+) -> Group:
     tables = []
     for journey_id, steps in sorted(states_by_journey(states, window).items()):
         if journey and journey_id != journey:
@@ -68,7 +78,8 @@ def mirror_tables(states: list[dict[str, Any]], taxonomy: Taxonomy, window: str 
             table.add_row(
                 step.label.get(language, step_id) if step else step_id,
                 f"[{TYPE_COLOURS.get(kind, 'white')}]{LABELS[kind][language]}[/]",
-                _side(state["customer"]), _side(state["staff"]),
+                _side(state["customer"]),
+                _side(state["staff"]),
                 "★" if state["moment_of_truth"] else "",
             )
         tables.append(table)
@@ -81,11 +92,16 @@ def summary(states: list[dict[str, Any]], counters: dict[str, Any]) -> dict[str,
     for journey_id, steps in states_by_journey(states, "live").items():
         journeys[journey_id] = {
             step_id: {
-                "mirror_type": s["mirror_type"], "moment_of_truth": s["moment_of_truth"],
-                "customer": {k: s["customer"][k] for k in ("n", "net_impact", "positive_impact",
-                                                           "negative_impact", "state")},
-                "staff": {k: s["staff"][k] for k in ("n", "net_impact", "positive_impact",
-                                                     "negative_impact", "state")},
+                "mirror_type": s["mirror_type"],
+                "moment_of_truth": s["moment_of_truth"],
+                "customer": {
+                    k: s["customer"][k]
+                    for k in ("n", "net_impact", "positive_impact", "negative_impact", "state")
+                },
+                "staff": {
+                    k: s["staff"][k]
+                    for k in ("n", "net_impact", "positive_impact", "negative_impact", "state")
+                },
             }
             for step_id, s in steps.items()
         }

@@ -22,17 +22,35 @@ from typing import Any
 from schemas import SerializationError, codec_for_topic
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "certideal": {"kind": "survey", "journey": "phone_shop", "scale": "CSAT", "map": {
-        "Titre commentaire+Commentaire": "verbatim", "Note client": "score",
-        "Date de publication": "event_time", "Nom du client": "customer_ref"}},
-    "glassdoor-pros": {"kind": "staff", "prompt": "most_positive", "map": {
-        "pros": "verbatim", "reviewdate": "event_time", "Employeer Name": "site"}},
-    "glassdoor-cons": {"kind": "staff", "prompt": "most_frustrating", "map": {
-        "Cons": "verbatim", "reviewdate": "event_time", "Employeer Name": "site"}},
+    "certideal": {
+        "kind": "survey",
+        "journey": "phone_shop",
+        "scale": "CSAT",
+        "map": {
+            "Titre commentaire+Commentaire": "verbatim",
+            "Note client": "score",
+            "Date de publication": "event_time",
+            "Nom du client": "customer_ref",
+        },
+    },
+    "glassdoor-pros": {
+        "kind": "staff",
+        "prompt": "most_positive",
+        "map": {"pros": "verbatim", "reviewdate": "event_time", "Employeer Name": "site"},
+    },
+    "glassdoor-cons": {
+        "kind": "staff",
+        "prompt": "most_frustrating",
+        "map": {"Cons": "verbatim", "reviewdate": "event_time", "Employeer Name": "site"},
+    },
 }
 
-_FRENCH_MONTHS = {m: i for i, m in enumerate(
-    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre".split(), 1)}
+_FRENCH_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre".split(), 1
+    )
+}
 
 
 @dataclass
@@ -105,9 +123,12 @@ def to_record(row: dict[str, Any], options: ReplayOptions) -> dict[str, Any]:
         return {
             "feedback_id": fields.get("feedback_id") or f"replay-{digest}",
             "staff_ref": fields.get("staff_ref") or f"replay-{digest[:8]}",
-            "site": fields.get("site") or options.site, "journey_id": fields.get("journey_id") or options.journey,
-            "prompt": fields.get("prompt") or options.prompt, "verbatim": fields.get("verbatim", ""),
-            "language": fields.get("language") or None, "event_time": event_time,
+            "site": fields.get("site") or options.site,
+            "journey_id": fields.get("journey_id") or options.journey,
+            "prompt": fields.get("prompt") or options.prompt,
+            "verbatim": fields.get("verbatim", ""),
+            "language": fields.get("language") or None,
+            "event_time": event_time,
         }
     score = fields.get("score", "")
     try:
@@ -119,12 +140,20 @@ def to_record(row: dict[str, Any], options: ReplayOptions) -> dict[str, Any]:
         raise RowError("no journey: map a column to journey_id or pass --journey")
     return {
         "response_id": fields.get("response_id") or f"replay-{digest}",
-        "customer_ref": f"replay-{hashlib.sha1(fields.get('customer_ref', digest).encode()).hexdigest()[:10]}",
-        "journey_id": journey, "step_id": fields.get("step_id") or None, "score": score_value,
-        "score_scale": fields.get("score_scale") or options.scale, "verbatim": fields.get("verbatim", ""),
-        "language": fields.get("language") or None, "site": fields.get("site") or options.site,
+        "customer_ref": _pseudonym(fields.get("customer_ref", digest)),
+        "journey_id": journey,
+        "step_id": fields.get("step_id") or None,
+        "score": score_value,
+        "score_scale": fields.get("score_scale") or options.scale,
+        "verbatim": fields.get("verbatim", ""),
+        "language": fields.get("language") or None,
+        "site": fields.get("site") or options.site,
         "event_time": event_time,
     }
+
+
+def _pseudonym(name: str) -> str:
+    return "replay-" + hashlib.sha1(name.encode()).hexdigest()[:10]
 
 
 def records(rows: Iterator[dict[str, Any]], options: ReplayOptions) -> Iterator[tuple[int, bytes | str]]:

@@ -12,22 +12,30 @@ from miroir.producer import RecordProducer
 from miroir.readout import summary
 from miroir.settings import Settings
 from schemas import codec_for, codec_for_topic
-from tests.integration.kafka_io import consume
+from tests.integration.kafka_io import consume_all
 from tests.processors.test_pipeline import EXPECTED
 
 
 def test_a_seeded_pilot_gives_the_expected_mirror_and_counts_reconcile(stack: Settings) -> None:
     marker = uuid.uuid4().hex
     survey = codec_for_topic("survey-responses")
-    good = {"response_id": f"bad-{marker}", "customer_ref": "c", "journey_id": "home_delivery", "score": 5,
-            "score_scale": "NPS", "verbatim": f"ok {marker}", "site": "lyon",
-            "event_time": datetime.now(UTC)}
+    good = {
+        "response_id": f"bad-{marker}",
+        "customer_ref": "c",
+        "journey_id": "home_delivery",
+        "score": 5,
+        "score_scale": "NPS",
+        "verbatim": f"ok {marker}",
+        "site": "lyon",
+        "event_time": datetime.now(UTC),
+    }
     invalid = {
         "undecodable": marker.encode(),
         "score_out_of_range": survey.encode({**good, "score": 11}),
         "unknown_journey": survey.encode({**good, "journey_id": "moon"}),
         "empty_verbatim": survey.encode({**good, "verbatim": ""}),
     }
+    started = datetime.now(UTC)
     with pilot_worker(stack, Console(quiet=True)) as url:
         sent = stream_pilot(stack, DemoOptions(600, 11, 300.0, 0.0, True, None), lambda n: None)
         with RecordProducer(stack) as producer:
@@ -43,7 +51,23 @@ def test_a_seeded_pilot_gives_the_expected_mirror_and_counts_reconcile(stack: Se
     assert totals["in"] == totals["processed"] + totals["dead_lettered"]
     assert totals["dead_letters_by_reason"] == {reason: 1 for reason in invalid}
 
-    letters = [codec_for("DeadLetter").decode(m.value) for m in consume(stack, "dead-letters", expected=10**6, timeout=8)]
+    alerts = [codec_for("StepAlert").decode(m.value) for m in consume_all(stack, "step-alerts")]
+    entered = {
+        (a["journey_id"], a["step_id"], a["mirror_type"])
+        for a in alerts
+        if a["at"] >= started and a["kind"] == "entered" and a["window"] == "live"
+    }
+    assert {
+        ("home_delivery", "pickup", "dead_end"),
+        ("home_delivery", "delivery_booking", "blindness"),
+        ("home_delivery", "assembly", "wrong_fight"),
+    } <= entered
+    states = [codec_for("MirrorState").decode(m.value) for m in consume_all(stack, "mirror-states")]
+    ours = [s for s in states if s["computed_at"] >= started and s["step_id"] == "pickup"]
+    assert ours and all(len(s["evidence_ids"]) <= 10 for s in ours)
+    assert any(s["mirror_type"] == "dead_end" and s["customer"]["n"] >= 5 for s in ours)
+
+    letters = [codec_for("DeadLetter").decode(m.value) for m in consume_all(stack, "dead-letters")]
     ours = {d["reason"]: d for d in letters if marker.encode() in d["original"]}
     assert set(ours) == set(invalid)
     assert ours["undecodable"]["original"] == marker.encode()

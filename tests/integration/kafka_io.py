@@ -38,3 +38,23 @@ def consume(settings: Settings, topic: str, expected: int, timeout: float = 30.0
     finally:
         consumer.close()
     return messages
+
+
+def consume_all(settings: Settings, topic: str, timeout: float = 30.0) -> list[Any]:
+    """Every message the topic holds now (up to its end offsets when called)."""
+    from kafka import TopicPartition
+
+    consumer = KafkaConsumer(**settings.kafka.client_config(), enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        messages: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                messages.extend(batch)
+        return messages
+    finally:
+        consumer.close()
