@@ -24,6 +24,9 @@ stack_app = typer.Typer(
     help="The local stack: Apache Kafka (KRaft) and Redis, no Docker.", no_args_is_help=True
 )
 app.add_typer(stack_app, name="stack")
+from miroir.callbacks_cli import callbacks_app  # noqa: E402
+
+app.add_typer(callbacks_app, name="callbacks")
 mirror_app = typer.Typer(help="Read the mirror.", no_args_is_help=True)
 app.add_typer(mirror_app, name="mirror")
 topics_app = typer.Typer(help="The pipeline's Kafka topics.", no_args_is_help=True)
@@ -210,7 +213,7 @@ def mirror_show(
     url: str = typer.Option(f"http://localhost:{settings.pipeline.web_port}", help="The worker's web server"),
 ) -> None:
     """Show the current mirror of a running worker."""
-    from miroir.readout import WorkerUnavailable, fetch, mirror_tables
+    from miroir.readout import WorkerUnavailable, callback_table, fetch, mirror_tables
     from streams.config import pipeline_config
 
     try:
@@ -219,9 +222,12 @@ def mirror_show(
         _fail(str(error))
     states = [s for s in mirror["states"] if journey in (None, s["journey_id"]) and s["window"] == window]
     if as_json:
-        console.print_json(data={"states": states, "counters": mirror["counters"]})
+        console.print_json(
+            data={"states": states, "counters": mirror["counters"], "callbacks": mirror.get("callbacks")}
+        )
     else:
         console.print(mirror_tables(states, pipeline_config().taxonomy, window, journey, language))
+        console.print(callback_table(mirror.get("callbacks", {})))
 
 
 def main() -> None:

@@ -25,6 +25,10 @@ class RecordProducer:
         self._producer.send(topic, key=str(key).encode(), value=codec_for_topic(topic).encode(record))
         self.sent += 1
 
+    def send_record(self, topic: str, key: str, record: dict[str, Any]) -> None:
+        self._producer.send(topic, key=key.encode(), value=codec_for_topic(topic).encode(record))
+        self.sent += 1
+
     def send_raw(self, topic: str, value: bytes) -> None:
         self._producer.send(topic, value=value)
         self.sent += 1

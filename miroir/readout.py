@@ -86,6 +86,34 @@ def mirror_tables(
     return Group(*tables)
 
 
+def callback_table(callbacks: dict[str, Any]) -> Table:
+    table = Table(
+        "site",
+        "step",
+        "open",
+        "overdue",
+        "resolved",
+        "within SLA",
+        "median h to callback",
+        title=f"Callbacks (queue {callbacks.get('queue', '?')})",
+        title_justify="left",
+    )
+    for key, f in sorted(callbacks.get("by_site_step", {}).items()):
+        site, step = key.split("|", 1)
+        pct = f.get("within_sla_pct")
+        hours = f.get("median_hours_to_callback")
+        table.add_row(
+            site,
+            step,
+            str(f.get("open", 0)),
+            str(f.get("overdue", 0)),
+            str(f.get("resolved", 0)),
+            "-" if pct is None else f"{pct} %",
+            "-" if hours is None else str(hours),
+        )
+    return table
+
+
 def summary(states: list[dict[str, Any]], counters: dict[str, Any]) -> dict[str, Any]:
     """The demo's JSON summary: per journey and step, type and both sides; totals."""
     journeys: dict[str, Any] = {}

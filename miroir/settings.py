@@ -152,11 +152,18 @@ class PipelineSettings(BaseSettings):
     long_step: float = 86400.0
     thresholds_file: Path | None = None
     snapshot_interval: float = 30.0
+    escalation_interval: float = 30.0
     batch_size: int = Field(default=1000, ge=1)
     batch_within: float = 0.5
 
     @field_validator(
-        "live_window", "live_step", "long_window", "long_step", "snapshot_interval", mode="before"
+        "live_window",
+        "live_step",
+        "long_window",
+        "long_step",
+        "snapshot_interval",
+        "escalation_interval",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: str | float) -> float:

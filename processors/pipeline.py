@@ -26,14 +26,20 @@ class PipelineConfig:
     windows: tuple[WindowSpec, ...]
 
 
+@dataclass(frozen=True)
+class Observation:
+    tagged: bool  # at least one step mentioned (or a measurement point)
+    polarity: float  # of the whole verbatim
+
+
 def _delta(deltas: dict[str, JourneyTally], journey_id: str) -> JourneyTally:
     return deltas.setdefault(journey_id, JourneyTally())
 
 
 def observe_survey_response(
     record: dict[str, Any], config: PipelineConfig, deltas: dict[str, JourneyTally]
-) -> bool:
-    """Count one customer response; returns whether it was tagged with at least one step."""
+) -> Observation:
+    """Count one customer response."""
     journey = config.taxonomy.journeys[record["journey_id"]]
     analysis = analyse(record["verbatim"], journey, record.get("language"), record.get("step_id"))
     polarities = {
@@ -48,19 +54,19 @@ def observe_survey_response(
         polarities,
         config.taxonomy.thresholds.evidence_ids,
     )
-    return analysis.tagged
+    return Observation(analysis.tagged, analysis.polarity)
 
 
 def observe_staff_feedback(
     record: dict[str, Any], config: PipelineConfig, deltas: dict[str, JourneyTally]
-) -> bool:
+) -> Observation:
     """Count one staff story, against its journey or, when it names none, every journey."""
     journeys = (
         [config.taxonomy.journeys[record["journey_id"]]]
         if record.get("journey_id")
         else list(config.taxonomy.journeys.values())
     )
-    tagged = False
+    tagged, polarity = False, 0.0
     for journey in journeys:
         analysis = analyse(record["verbatim"], journey, record.get("language"))
         polarities = {s.step_id: staff_mention_polarity(s.polarity, record["prompt"]) for s in analysis.steps}
@@ -72,8 +78,8 @@ def observe_staff_feedback(
             polarities,
             config.taxonomy.thresholds.evidence_ids,
         )
-        tagged = tagged or analysis.tagged
-    return tagged
+        tagged, polarity = tagged or analysis.tagged, analysis.polarity
+    return Observation(tagged, polarity)
 
 
 def _millis(seconds: float) -> datetime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,25 @@ class MeasurementPoint:
 
     nps_threshold: int
     csat_threshold: int
+    sla_hours: float | None = None
 
     def is_below(self, score: int, scale: str) -> bool:
         return score < (self.nps_threshold if scale == "NPS" else self.csat_threshold)
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    """Callback SLAs (default, per site; a measurement point may set its own) and anti-over-solicitation."""
+
+    sla_hours: float = 48.0
+    sla_hours_by_site: tuple[tuple[str, float], ...] = ()
+    negative_text_at: float = -0.5  # text polarity at or below asks for a callback whatever the score
+    quiet_days: float = 30.0
+
+    def sla_for(self, site: str, point_hours: float | None) -> timedelta:
+        by_site = dict(self.sla_hours_by_site)
+        hours = by_site.get(site, point_hours if point_hours is not None else self.sla_hours)
+        return timedelta(hours=hours)
 
 
 @dataclass(frozen=True)
@@ -100,6 +117,7 @@ class Journey:
 class Taxonomy:
     journeys: dict[str, Journey]
     thresholds: Thresholds
+    callbacks: CallbackPolicy = CallbackPolicy()
 
     def journey(self, journey_id: str) -> Journey | None:
         return self.journeys.get(journey_id)
@@ -133,7 +151,12 @@ def _step(step_id: str, spec: dict[str, Any], source: str) -> Step:
     measurement = None
     if point is not None:
         threshold = point.get("threshold", {})
-        measurement = MeasurementPoint(int(threshold.get("nps", 7)), int(threshold.get("csat", 4)))
+        sla = point.get("sla_hours")
+        measurement = MeasurementPoint(
+            int(threshold.get("nps", 7)),
+            int(threshold.get("csat", 4)),
+            float(sla) if sla is not None else None,
+        )
     alert = spec.get("alert_impact")
     return Step(
         step_id, dict(spec.get("label", {})), cues, measurement, float(alert) if alert is not None else None
@@ -153,6 +176,7 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
     steps: dict[str, Step] = {}
     journey_specs: dict[str, tuple[dict[str, Any], str]] = {}
     threshold_values: dict[str, Any] = {}
+    callback_values: dict[str, Any] = {}
     known = {f.name for f in fields(Thresholds)}
     for file in _files(path or DEFAULT_DIR):
         document = yaml.safe_load(file.read_text()) or {}
@@ -164,7 +188,13 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
             if name not in known:
                 raise TaxonomyError(f"{file.name}: unknown threshold {name!r}; known: {sorted(known)}")
             threshold_values[name] = value
+        for name, value in (document.get("callbacks") or {}).items():
+            callback_values[name] = tuple(value.items()) if isinstance(value, dict) else value
     if not journey_specs:
         raise TaxonomyError(f"no journeys in {path or DEFAULT_DIR}")
     journeys = {jid: _journey(jid, spec, steps, src) for jid, (spec, src) in journey_specs.items()}
-    return Taxonomy(journeys, Thresholds(**threshold_values))
+    try:
+        callbacks = CallbackPolicy(**callback_values)
+    except TypeError as error:
+        raise TaxonomyError(f"callbacks: {error}") from None
+    return Taxonomy(journeys, Thresholds(**threshold_values), callbacks)

@@ -1,40 +1,56 @@
 """Agents that decode, check and analyse the inputs, then send per-journey deltas on.
 
-Each takes its topic in batches: one delta per journey per batch goes to the
-journey-deltas topic, and the counters are written once per batch, which keeps
-table writes O(1) per batch rather than per event.
+Each takes its topic in batches: one delta per journey per batch, and one
+message of the batch's counters, go to the journey-deltas topic, which keeps
+table writes O(1) per batch rather than per event. Survey responses that ask
+for a callback produce a CallbackRequest.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from faust.types import EventT
 
 from miroir.settings import settings
-from processors.pipeline import PipelineConfig, observe_staff_feedback, observe_survey_response
+from processors.callbacks import callback_request
+from processors.pipeline import Observation, PipelineConfig, observe_staff_feedback, observe_survey_response
 from processors.taxonomy import Taxonomy
 from processors.validation import Rejection, check_staff_feedback, check_survey_response
 from processors.windows import JourneyTally
 from schemas import AvroCodec, SerializationError, codec_for_topic
 from streams.app import app
 from streams.config import pipeline_config
-from streams.tables import counter_to_count
-from streams.topics import dead_letter_topic, journey_delta_topic, staff_feedback_topic, survey_response_topic
+from streams.topics import (
+    COUNTERS_KEY,
+    callback_request_topic,
+    dead_letter_topic,
+    journey_delta_topic,
+    staff_feedback_topic,
+    survey_response_topic,
+)
+
+log = logging.getLogger(__name__)
 
 Check = Callable[[dict[str, Any], Taxonomy, float], Rejection | None]
-Observe = Callable[[dict[str, Any], PipelineConfig, dict[str, JourneyTally]], bool]
+Observe = Callable[[dict[str, Any], PipelineConfig, dict[str, JourneyTally]], Observation]
+Then = Callable[[dict[str, Any], Observation, float], Awaitable[None]]
 
 
 @app.agent(survey_response_topic)
 async def analyse_survey_responses(stream):
     async for events in stream.take_events(settings.pipeline.batch_size, settings.pipeline.batch_within):
         await analyse_batch(
-            events, codec_for_topic("survey-responses"), check_survey_response, observe_survey_response
+            events,
+            codec_for_topic("survey-responses"),
+            check_survey_response,
+            observe_survey_response,
+            then=ask_for_callback,
         )
 
 
@@ -46,31 +62,53 @@ async def analyse_staff_feedback(stream):
         )
 
 
-async def analyse_batch(events: Sequence[EventT], codec: AvroCodec, check: Check, observe: Observe) -> None:
+async def ask_for_callback(record: dict[str, Any], observation: Observation, now: float) -> None:
+    taxonomy = pipeline_config().taxonomy
+    request = callback_request(
+        record, observation.polarity, taxonomy, taxonomy.callbacks, datetime.fromtimestamp(now, tz=UTC)
+    )
+    if request is not None:
+        await callback_request_topic.send(key=request["site"], value=request)
+
+
+async def analyse_batch(
+    events: Sequence[EventT], codec: AvroCodec, check: Check, observe: Observe, then: Then | None = None
+) -> None:
+    """Decode, check and observe each event; send the batch's journey deltas and counters on."""
     config = pipeline_config()
     deltas: dict[str, JourneyTally] = {}
     counts: Counter[str] = Counter()
     now = time.time()
     for event in events:
-        source = f"{event.message.topic}:{event.message.partition}"
-        counts[f"in|{source}"] += 1
+        counts["in"] += 1
+        observation: Observation | None = None
         try:
             record = codec.decode(event.value)
             rejection = check(record, config.taxonomy, now)
+            if rejection is None:
+                observation = observe(record, config, deltas)
         except SerializationError as error:
             rejection = Rejection(error.reason, str(error))
-        if rejection:
+        except Exception as error:  # a poison message must not stop the agent
+            log.exception(
+                "could not analyse %s:%s@%s",
+                event.message.topic,
+                event.message.partition,
+                event.message.offset,
+            )
+            rejection = Rejection("other", f"{type(error).__name__}: {error}")
+        if observation is None:
+            assert rejection is not None
             await send_dead_letter(event, rejection, now)
-            counts[f"dead:{rejection.reason}|{source}"] += 1
+            counts[f"dead:{rejection.reason}"] += 1
             continue
-        tagged = observe(record, config, deltas)
-        counts[f"processed|{source}"] += 1
-        if not tagged:
-            counts[f"untagged|{source}"] += 1
+        counts["processed"] += 1
+        counts["untagged"] += not observation.tagged
+        if then is not None:
+            await then(record, observation, now)
     for journey_id, delta in deltas.items():
         await journey_delta_topic.send(key=journey_id, value=delta.to_dict())
-    for key, n in counts.items():
-        counter_to_count[key] += n
+    await journey_delta_topic.send(key=COUNTERS_KEY, value={"counters": dict(counts)})
 
 
 async def send_dead_letter(event: EventT, rejection: Rejection, now: float) -> None:

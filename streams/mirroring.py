@@ -9,14 +9,18 @@ from processors.pipeline import evaluate
 from processors.windows import JourneyTally
 from streams.app import app
 from streams.config import pipeline_config
-from streams.tables import journey_to_tally
-from streams.topics import journey_delta_topic, mirror_state_topic, step_alert_topic
+from streams.tables import counter_to_count, journey_to_tally
+from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic, step_alert_topic
 
 
 @app.agent(journey_delta_topic)
 async def update_mirror(stream):
     config = pipeline_config()
     async for journey_id, delta in stream.items():
+        if journey_id == COUNTERS_KEY:
+            for name, n in delta["counters"].items():
+                counter_to_count[name] += n
+            continue
         tally = JourneyTally.from_dict(journey_to_tally[journey_id])
         tally.merge(JourneyTally.from_dict(delta), config.taxonomy.thresholds.evidence_ids)
         tally.expire(config.windows)

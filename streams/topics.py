@@ -29,7 +29,9 @@ callback_request_topic = _avro_topic("callback-requests")
 dead_letter_topic = _avro_topic("dead-letters")
 
 # Internal: one message per journey per analysed batch (a JourneyTally delta),
-# keyed by journey so that a journey's windows live on one partition.
+# keyed by journey so that a journey's windows live on one partition; plus one
+# message of the batch's counters under COUNTERS_KEY.
+COUNTERS_KEY = "__counters__"
 journey_delta_topic = app.topic(
     f"{app.conf.id}-journey-deltas", key_type=str, value_serializer="json", internal=True
 )

@@ -8,11 +8,12 @@ from typing import Any
 
 from faust import web
 
+from processors.callbacks import loop_metrics
 from processors.pipeline import evaluate
 from processors.windows import JourneyTally
 from streams.app import app
 from streams.config import pipeline_config
-from streams.tables import counter_to_count, journey_to_tally
+from streams.tables import counter_to_count, journey_to_tally, site_step_to_loop
 
 
 def current_mirror() -> list[dict[str, Any]]:
@@ -25,10 +26,7 @@ def current_mirror() -> list[dict[str, Any]]:
 
 
 def counters() -> dict[str, Any]:
-    totals: dict[str, int] = {}
-    for key, n in list(counter_to_count.items()):
-        name = key.split("|", 1)[0]
-        totals[name] = totals.get(name, 0) + n
+    totals = dict(counter_to_count.items())
     dead = {k.removeprefix("dead:"): v for k, v in totals.items() if k.startswith("dead:")}
     return {
         "in": totals.get("in", 0),
@@ -39,9 +37,29 @@ def counters() -> dict[str, Any]:
     }
 
 
+async def callback_figures() -> dict[str, Any]:
+    """Per 'site|step': open and overdue (from the Redis queue), resolved within SLA and median
+    time to callback (from the outcomes). Redis being down is said, not fatal."""
+    from streams.callbacks import REDIS_DOWN, callback_queue
+
+    figures: dict[str, Any] = {
+        key: loop_metrics(loop.get("durations", []), loop.get("within_sla", 0), loop.get("resolved", 0))
+        for key, loop in list(site_step_to_loop.items())
+    }
+    try:
+        queue_counts = await callback_queue().open_counts(time.time())
+    except REDIS_DOWN as error:
+        return {"queue": f"unavailable: {error}", "by_site_step": figures}
+    for key, counts in queue_counts.items():
+        figures[key] = {**figures.get(key, loop_metrics([], 0, 0)), **counts}
+    return {"queue": "ok", "by_site_step": figures}
+
+
 @app.page("/mirror/")
 async def mirror_view(self: web.View, request: web.Request) -> web.Response:
-    return self.json({"states": current_mirror(), "counters": counters()})
+    return self.json(
+        {"states": current_mirror(), "counters": counters(), "callbacks": await callback_figures()}
+    )
 
 
 @app.page("/counters/")

@@ -1,0 +1,273 @@
+"""The managers' callback queue in Redis: one stream per site, a consumer group of its managers.
+
+Layout (all keys under `miroir:`):
+- `cb:<id>` hash: the request (contact included: the only place PII lives),
+  status open|claimed|resolved, who claimed and resolved it, when;
+- `cb:<id>:history` list: every action with who and when;
+- `callbacks:<site>` stream, group `managers`: claiming reads the oldest
+  unclaimed entry; `escalations:<site>` stream: the site's escalation group;
+- `cb:customer:<ref>` hash: the customer's open callback and last closing time;
+- `cb:due` sorted set: unresolved callbacks by due time; `cb:sites` set.
+
+Admission is idempotent (a callback id is admitted once) and follows
+`processors.callbacks.admission`, batch by batch in one optimistic
+transaction (WATCH + MULTI), so two workers never admit two callbacks
+for one customer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError, WatchError
+
+from processors.callbacks import CustomerHistory, admission, epoch, from_epoch, within_sla
+
+log = logging.getLogger(__name__)
+
+GROUP = "managers"
+PREFIX = "miroir:"
+DUE = f"{PREFIX}cb:due"
+SITES = f"{PREFIX}cb:sites"
+SUPPRESSED = f"{PREFIX}cb:suppressed"
+
+
+def callback_key(callback_id: str) -> str:
+    return f"{PREFIX}cb:{callback_id}"
+
+
+def history_key(callback_id: str) -> str:
+    return f"{PREFIX}cb:{callback_id}:history"
+
+
+def customer_key(customer_ref: str) -> str:
+    return f"{PREFIX}cb:customer:{customer_ref}"
+
+
+def site_stream(site: str) -> str:
+    return f"{PREFIX}callbacks:{site}"
+
+
+def escalation_stream(site: str) -> str:
+    return f"{PREFIX}escalations:{site}"
+
+
+class CallbackError(ValueError):
+    """A manager's action that cannot be done; the message says why."""
+
+
+def _flatten(request: dict[str, Any]) -> dict[str, str]:
+    contact = request.get("contact") or {}
+    fields = {k: v for k, v in request.items() if k not in ("contact", "schema_version")}
+    fields["created_at"] = epoch(request["created_at"])
+    fields["due_at"] = epoch(request["due_at"])
+    fields.update({f"contact_{k}": contact.get(k) for k in ("name", "email", "phone")})
+    return {k: str(v) for k, v in fields.items() if v is not None}
+
+
+class CallbackQueue:
+    def __init__(self, client: aioredis.Redis, quiet_days: float) -> None:
+        # Any: redis-py's hints cannot express decode_responses=True (str, not bytes).
+        self.client: Any = client
+        self.quiet_days = quiet_days
+
+    @classmethod
+    def from_url(cls, url: str, quiet_days: float) -> CallbackQueue:
+        return cls(
+            aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5),
+            quiet_days,
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def _history(
+        self, pipe: Any, callback_id: str, action: str, who: str, now: float, **extra: Any
+    ) -> None:
+        pipe.rpush(history_key(callback_id), json.dumps({"at": now, "action": action, "by": who, **extra}))
+
+    # ------------------------------------------------------------ admission
+
+    async def admit_batch(self, requests: list[dict[str, Any]], now: float) -> list[str]:
+        """Admit what may be admitted; return each request's decision ('admit' or why not)."""
+        if not requests:
+            return []
+        keys = {callback_key(r["callback_id"]) for r in requests} | {
+            customer_key(r["customer_ref"]) for r in requests
+        }
+        while True:
+            try:
+                return await self._admit(requests, sorted(keys), now)
+            except WatchError:
+                log.info("callback admission raced with another writer; retrying the batch")
+
+    async def _admit(self, requests: list[dict[str, Any]], keys: list[str], now: float) -> list[str]:
+        async with self.client.pipeline(transaction=True) as pipe:
+            await pipe.watch(*keys)
+            known = {
+                r["callback_id"]: bool(await pipe.exists(callback_key(r["callback_id"]))) for r in requests
+            }
+            customers = {
+                r["customer_ref"]: await pipe.hgetall(customer_key(r["customer_ref"])) for r in requests
+            }
+            pipe.multi()
+            decisions = []
+            for request in requests:
+                callback, customer = request["callback_id"], request["customer_ref"]
+                seen = customers[customer]
+                history = CustomerHistory(
+                    seen.get("open"), float(seen["closed_at"]) if "closed_at" in seen else None
+                )
+                decision = admission(callback, known[callback], history, now, self.quiet_days)
+                decisions.append(decision)
+                if decision == "admit":
+                    await self._add(pipe, request, now)
+                    known[callback] = True
+                    customers[customer] = {**seen, "open": callback}
+                elif decision != "duplicate":
+                    pipe.hset(SUPPRESSED, callback, decision)
+            await pipe.execute()
+            return decisions
+
+    async def _add(self, pipe: Any, request: dict[str, Any], now: float) -> None:
+        callback, site = request["callback_id"], request["site"]
+        pipe.hset(callback_key(callback), mapping={**_flatten(request), "status": "open"})
+        pipe.hset(customer_key(request["customer_ref"]), "open", callback)
+        pipe.zadd(DUE, {callback: epoch(request["due_at"])})
+        pipe.sadd(SITES, site)
+        pipe.xadd(site_stream(site), {"callback_id": callback})
+        await self._history(pipe, callback, "created", "pipeline", now, priority=request["priority"])
+
+    async def ensure_group(self, site: str) -> None:
+        try:
+            await self.client.xgroup_create(site_stream(site), GROUP, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    # ------------------------------------------------------------ managers
+
+    async def claim(self, site: str, manager: str, now: float) -> dict[str, Any] | None:
+        """Give `manager` the oldest unclaimed callback of `site`, or None."""
+        await self.ensure_group(site)
+        entries = await self.client.xreadgroup(GROUP, manager, {site_stream(site): ">"}, count=1)
+        if not entries:
+            return None
+        entry_id, fields = entries[0][1][0]
+        callback = fields["callback_id"]
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                callback_key(callback),
+                mapping={
+                    "status": "claimed",
+                    "claimed_by": manager,
+                    "claimed_at": str(now),
+                    "entry_id": entry_id,
+                },
+            )
+            await self._history(pipe, callback, "claimed", manager, now)
+            await pipe.execute()
+        return await self.get(callback)
+
+    async def resolve(
+        self, callback: str, outcome: str, note: str | None, manager: str, now: float
+    ) -> dict[str, Any]:
+        """Close a callback; returns the CallbackOutcome record to publish."""
+        request = await self.get(callback)
+        if request["status"] == "resolved":
+            raise CallbackError(f"{callback} was already resolved by {request.get('resolved_by')}")
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                callback_key(callback),
+                mapping={
+                    "status": "resolved",
+                    "resolved_by": manager,
+                    "resolved_at": str(now),
+                    "outcome": outcome,
+                    "note": note or "",
+                },
+            )
+            pipe.hdel(customer_key(request["customer_ref"]), "open")
+            pipe.hset(customer_key(request["customer_ref"]), "closed_at", str(now))
+            pipe.zrem(DUE, callback)
+            if request.get("entry_id"):
+                pipe.xack(site_stream(request["site"]), GROUP, request["entry_id"])
+            await self._history(pipe, callback, "resolved", manager, now, outcome=outcome)
+            await pipe.execute()
+        due = float(request["due_at"])
+        return {
+            "callback_id": callback,
+            "response_id": request["response_id"],
+            "site": request["site"],
+            "journey_id": request["journey_id"],
+            "step_id": request.get("step_id"),
+            "manager": manager,
+            "outcome": outcome,
+            "note": note,
+            "created_at": from_epoch(float(request["created_at"])),
+            "claimed_at": from_epoch(float(request["claimed_at"])) if request.get("claimed_at") else None,
+            "resolved_at": from_epoch(now),
+            "due_at": from_epoch(due),
+            "within_sla": within_sla(now, due),
+        }
+
+    async def get(self, callback: str) -> dict[str, Any]:
+        fields = await self.client.hgetall(callback_key(callback))
+        if not fields:
+            raise CallbackError(f"no callback {callback!r}")
+        history = [json.loads(h) for h in await self.client.lrange(history_key(callback), 0, -1)]
+        return {**fields, "history": history}
+
+    async def listing(self, site: str, now: float) -> list[dict[str, Any]]:
+        """The site's callbacks, oldest first, with `overdue` and `escalated` flags (no contact details)."""
+        entries = await self.client.xrange(site_stream(site))
+        out = []
+        for _, fields in entries:
+            request = await self.client.hgetall(callback_key(fields["callback_id"]))
+            if not request:
+                continue
+            public = {k: v for k, v in request.items() if not k.startswith("contact_")}
+            public["overdue"] = request["status"] != "resolved" and now > float(request["due_at"])
+            public["escalated"] = "escalated_at" in request
+            out.append(public)
+        return out
+
+    async def escalate_overdue(self, now: float) -> list[str]:
+        """Escalate every unresolved callback past its due time, once each; returns their ids."""
+        escalated = []
+        for callback in await self.client.zrangebyscore(DUE, "-inf", now):
+            if not await self.client.hsetnx(callback_key(callback), "escalated_at", str(now)):
+                continue  # escalated before
+            request = await self.client.hgetall(callback_key(callback))
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xadd(
+                    escalation_stream(request["site"]),
+                    {
+                        "callback_id": callback,
+                        "claimed_by": request.get("claimed_by", ""),
+                        "due_at": request["due_at"],
+                    },
+                )
+                await self._history(
+                    pipe, callback, "escalated", "pipeline", now, to=f"escalation group of {request['site']}"
+                )
+                await pipe.execute()
+            escalated.append(callback)
+        return escalated
+
+    async def escalations(self, site: str) -> list[dict[str, str]]:
+        return [fields for _, fields in await self.client.xrange(escalation_stream(site))]
+
+    async def open_counts(self, now: float) -> dict[str, dict[str, int]]:
+        """Per 'site|step': open and overdue callbacks."""
+        counts: dict[str, dict[str, int]] = {}
+        for callback, due in await self.client.zrange(DUE, 0, -1, withscores=True):
+            request = await self.client.hmget(callback_key(callback), ["site", "step_id"])
+            key = f"{request[0]}|{request[1] or '-'}"
+            cell = counts.setdefault(key, {"open": 0, "overdue": 0})
+            cell["open"] += 1
+            cell["overdue"] += int(now > due)
+        return counts

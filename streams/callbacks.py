@@ -1,0 +1,93 @@
+"""Callback requests into the managers' Redis queue; escalations; closed-loop metrics.
+
+When Redis is down the sink retries with backoff and does not take the next
+batch: faust commits only what the agent has finished with, so nothing is
+lost, and admission is idempotent, so a redelivered batch admits nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import cache
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from miroir.settings import settings
+from processors.callbacks import epoch
+from schemas import SerializationError, codec_for_topic
+from sinks.callback_queue import CallbackQueue
+from streams.app import app
+from streams.config import pipeline_config
+from streams.tables import site_step_to_loop
+from streams.topics import callback_outcome_topic, callback_request_topic
+
+log = logging.getLogger(__name__)
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+MAX_BACKOFF = 30.0
+DURATIONS_KEPT = 500
+
+
+@cache
+def callback_queue() -> CallbackQueue:
+    return CallbackQueue.from_url(settings.redis.dsn, pipeline_config().taxonomy.callbacks.quiet_days)
+
+
+@app.agent(callback_request_topic)
+async def queue_callbacks(stream):
+    async for requests in stream.take(settings.pipeline.batch_size, within=settings.pipeline.batch_within):
+        await admit_until_accepted(list(requests))
+
+
+async def admit_until_accepted(requests: list[dict[str, Any]]) -> None:
+    backoff = 0.5
+    while True:
+        started = time.monotonic()
+        try:
+            decisions = await callback_queue().admit_batch(requests, time.time())
+        except REDIS_DOWN as error:
+            log.warning("Redis refused %d callbacks (%s); retrying in %.1fs", len(requests), error, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+            continue
+        log.info(
+            "callbacks: %d in %.1f ms: %s",
+            len(requests),
+            1000 * (time.monotonic() - started),
+            {d: decisions.count(d) for d in set(decisions)},
+        )
+        return
+
+
+@app.timer(interval=settings.pipeline.escalation_interval)
+async def escalate_overdue_callbacks() -> None:
+    try:
+        escalated = await callback_queue().escalate_overdue(time.time())
+    except REDIS_DOWN as error:
+        log.warning("cannot check overdue callbacks, Redis is down (%s)", error)
+        return
+    if escalated:
+        log.warning("escalated %d overdue callbacks: %s", len(escalated), ", ".join(escalated))
+
+
+@app.agent(callback_outcome_topic)
+async def measure_callback_outcomes(stream):
+    codec = codec_for_topic("callback-outcomes")
+    async for raw in stream:
+        try:
+            outcome = codec.decode(raw)
+        except SerializationError as error:
+            log.error("skipping an unreadable callback outcome: %s", error)
+            continue
+        key = f"{outcome['site']}|{outcome['step_id'] or '-'}"
+        loop = dict(site_step_to_loop[key])
+        loop["resolved"] = loop.get("resolved", 0) + 1
+        loop["within_sla"] = loop.get("within_sla", 0) + int(outcome["within_sla"])
+        loop["durations"] = [
+            *loop.get("durations", []),
+            epoch(outcome["resolved_at"]) - epoch(outcome["created_at"]),
+        ][-DURATIONS_KEPT:]
+        site_step_to_loop[key] = loop

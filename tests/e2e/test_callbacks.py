@@ -1,0 +1,185 @@
+"""Callbacks end to end: real Kafka, a real worker, real Redis."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from rich.console import Console
+from typer.testing import CliRunner
+
+from miroir.cli import app as cli
+from miroir.demo import pilot_worker
+from miroir.producer import RecordProducer
+from miroir.readout import fetch
+from miroir.settings import Settings
+from schemas import codec_for
+from sinks.callback_queue import site_stream
+from tests.integration.kafka_io import consume_all
+
+
+def dissatisfied(site: str, n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "response_id": f"{site}-r{i}",
+            "customer_ref": f"{site}-c{i}",
+            "journey_id": "home_delivery",
+            "step_id": "delivery",
+            "score": 2,
+            "score_scale": "NPS",
+            "site": site,
+            "callback_consent": True,
+            "verbatim": "Livreur en retard de quatre heures, très déçu.",
+            "event_time": datetime.now(UTC),
+            "contact": {"name": None, "email": None, "phone": "+33611111111"},
+        }
+        for i in range(n)
+    ]
+
+
+def stream_ids(url: str, site: str) -> list[str]:
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        return [fields["callback_id"] for _, fields in client.xrange(site_stream(site))]
+    finally:
+        client.close()
+
+
+def wait_for(check: Any, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.5)
+    return check()
+
+
+def produce(stack: Settings, records: list[dict[str, Any]]) -> None:
+    with RecordProducer(stack) as producer:
+        for record in records:
+            producer.send("survey", record)
+
+
+def test_one_callback_per_dissatisfied_response_even_on_replay_then_the_loop_closes(
+    stack: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = f"site-{uuid.uuid4().hex[:8]}"
+    responses = dissatisfied(site, 3)
+    happy = {
+        **responses[0],
+        "response_id": f"{site}-happy",
+        "customer_ref": f"{site}-h",
+        "score": 10,
+        "verbatim": "Livraison parfaite, merci.",
+    }
+    with pilot_worker(stack, Console(quiet=True)) as url:
+        produce(stack, [*responses, happy])
+        expected = [f"cb-{r['response_id']}" for r in responses]
+        assert wait_for(lambda: sorted(stream_ids(stack.redis.dsn, site)) == sorted(expected))
+
+        produce(stack, responses)  # a replay of the same events
+        time.sleep(4)
+        assert sorted(stream_ids(stack.redis.dsn, site)) == sorted(expected)
+
+        runner = CliRunner()
+        monkeypatch.setenv("MIROIR_MANAGER", "m.dupont")
+        claimed = runner.invoke(cli, ["callbacks", "claim", "--site", site])
+        assert claimed.exit_code == 0 and "+33611111111" in claimed.output
+        first = (
+            expected[0] if expected[0] in claimed.output else next(e for e in expected if e in claimed.output)
+        )
+        resolved = runner.invoke(
+            cli, ["callbacks", "resolve", first, "--outcome", "reached", "--note", "rappel"]
+        )
+        assert resolved.exit_code == 0, resolved.output
+
+        outcomes = [
+            codec_for("CallbackOutcome").decode(m.value) for m in consume_all(stack, "callback-outcomes")
+        ]
+        ours = [o for o in outcomes if o["callback_id"] == first]
+        assert len(ours) == 1 and ours[0]["manager"] == "m.dupont" and ours[0]["within_sla"]
+
+        def figures() -> dict[str, Any] | None:
+            found = fetch(url, "/mirror/")["callbacks"]["by_site_step"].get(f"{site}|delivery")
+            return found if found and found.get("resolved") == 1 else None
+
+        loop = wait_for(figures)
+        assert loop is not None
+        assert loop["within_sla_pct"] == 100.0 and loop["open"] == 2 and loop["overdue"] == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[str, Any, Any]]:
+    """A Redis of this test's own (append-only), with start and stop."""
+    port = _free_port()
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        processes.append(
+            subprocess.Popen(
+                [
+                    "redis-server",
+                    "--port",
+                    str(port),
+                    "--dir",
+                    str(tmp_path),
+                    "--appendonly",
+                    "yes",
+                    "--save",
+                    "",
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+        )
+        client = redis.Redis(port=port)
+        assert wait_for(lambda: _pings(client), timeout=10)
+        client.close()
+
+    def stop() -> None:
+        processes[-1].terminate()
+        processes[-1].wait(timeout=10)
+
+    start()
+    yield f"redis://localhost:{port}/0", start, stop
+    if processes[-1].poll() is None:
+        stop()
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+def test_no_callback_is_lost_while_redis_is_down(
+    stack: Settings, private_redis: tuple[str, Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, start_redis, stop_redis = private_redis
+    monkeypatch.setenv("MIROIR_REDIS_URL", url)
+    site = f"site-{uuid.uuid4().hex[:8]}"
+    before, during = dissatisfied(site, 2), dissatisfied(site, 12)[2:]
+    with pilot_worker(stack, Console(quiet=True)):
+        produce(stack, before)
+        assert wait_for(lambda: len(stream_ids(url, site)) == 2)
+        stop_redis()
+        produce(stack, during)
+        time.sleep(6)  # the sink retries with backoff meanwhile
+        start_redis()
+        expected = sorted(f"cb-{r['response_id']}" for r in before + during)
+        assert wait_for(lambda: sorted(stream_ids(url, site)) == expected, timeout=90)

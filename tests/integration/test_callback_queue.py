@@ -1,0 +1,109 @@
+"""The callback queue against the real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+
+from miroir.settings import Settings
+from sinks.callback_queue import CallbackError, CallbackQueue, site_stream
+from tests.examples import EXAMPLES
+
+NOW = datetime(2026, 11, 23, 9, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture
+def site(stack: Settings) -> Iterator[str]:
+    name = f"site-{uuid.uuid4().hex[:8]}"
+    yield name
+    client = redis.Redis.from_url(stack.redis.dsn)
+    client.delete(site_stream(name), f"miroir:escalations:{name}")
+    client.close()
+
+
+def request(site: str, customer: str | None = None, due_in: float = 3600, **change: Any) -> dict[str, Any]:
+    rid = uuid.uuid4().hex[:10]
+    return {
+        **EXAMPLES["CallbackRequest"],
+        "callback_id": f"cb-{rid}",
+        "response_id": rid,
+        "site": site,
+        "customer_ref": customer or f"cust-{rid}",
+        "created_at": datetime.fromtimestamp(NOW, UTC),
+        "due_at": datetime.fromtimestamp(NOW + due_in, UTC),
+        **change,
+    }
+
+
+def run(stack: Settings, action: Any) -> Any:
+    async def go() -> Any:
+        queue = CallbackQueue.from_url(stack.redis.dsn, quiet_days=30)
+        try:
+            return await action(queue)
+        finally:
+            await queue.close()
+
+    return asyncio.run(go())
+
+
+def stream_ids(stack: Settings, site: str) -> list[str]:
+    client = redis.Redis.from_url(stack.redis.dsn, decode_responses=True)
+    try:
+        return [fields["callback_id"] for _, fields in client.xrange(site_stream(site))]
+    finally:
+        client.close()
+
+
+def test_admission_is_idempotent_and_one_open_callback_per_customer(stack: Settings, site: str) -> None:
+    first, same_customer = request(site, "cust-a"), request(site, "cust-a")
+    other = request(site)
+    decisions = run(stack, lambda q: q.admit_batch([first, same_customer, other, first], NOW))
+    assert decisions == ["admit", "customer_has_open_callback", "admit", "duplicate"]
+    assert run(stack, lambda q: q.admit_batch([first, other], NOW)) == ["duplicate", "duplicate"]
+    assert stream_ids(stack, site) == [first["callback_id"], other["callback_id"]]
+
+
+def test_claim_gives_the_oldest_unclaimed_then_resolve_closes_the_loop(stack: Settings, site: str) -> None:
+    older, newer = request(site), request(site)
+    run(stack, lambda q: q.admit_batch([older, newer], NOW))
+    claimed = run(stack, lambda q: q.claim(site, "m.martin", NOW + 60))
+    assert claimed["callback_id"] == older["callback_id"] and claimed["contact_phone"] == "+33600000000"
+    assert run(stack, lambda q: q.claim(site, "m.durand", NOW + 61))["callback_id"] == newer["callback_id"]
+    assert run(stack, lambda q: q.claim(site, "m.durand", NOW + 62)) is None
+
+    outcome = run(stack, lambda q: q.resolve(older["callback_id"], "resolved", "ok", "m.martin", NOW + 600))
+    assert outcome["within_sla"] and outcome["manager"] == "m.martin" and outcome["outcome"] == "resolved"
+    shown = run(stack, lambda q: q.get(older["callback_id"]))
+    assert [h["action"] for h in shown["history"]] == ["created", "claimed", "resolved"]
+    assert [h["by"] for h in shown["history"]][1:] == ["m.martin", "m.martin"]
+    with pytest.raises(CallbackError, match="already resolved"):
+        run(stack, lambda q: q.resolve(older["callback_id"], "resolved", None, "m.x", NOW + 700))
+
+
+def test_the_quiet_period_follows_a_closed_callback(stack: Settings, site: str) -> None:
+    customer = f"cust-{uuid.uuid4().hex[:6]}"
+    first = request(site, customer)
+    run(stack, lambda q: q.admit_batch([first], NOW))
+    run(stack, lambda q: q.resolve(first["callback_id"], "reached", None, "m", NOW + 100))
+    assert run(stack, lambda q: q.admit_batch([request(site, customer)], NOW + 86400)) == ["quiet_period"]
+    assert run(stack, lambda q: q.admit_batch([request(site, customer)], NOW + 31 * 86400)) == ["admit"]
+
+
+def test_an_overdue_callback_escalates_once(stack: Settings, site: str) -> None:
+    late, on_time = request(site, due_in=60), request(site, due_in=10**6)
+    run(stack, lambda q: q.admit_batch([late, on_time], NOW))
+    run(stack, lambda q: q.claim(site, "m.lent", NOW + 10))
+    escalated = run(stack, lambda q: q.escalate_overdue(NOW + 120))
+    assert late["callback_id"] in escalated and on_time["callback_id"] not in escalated
+    assert late["callback_id"] not in run(stack, lambda q: q.escalate_overdue(NOW + 240))
+    listed = {r["callback_id"]: r for r in run(stack, lambda q: q.listing(site, NOW + 240))}
+    assert listed[late["callback_id"]]["overdue"] and listed[late["callback_id"]]["escalated"]
+    assert not listed[on_time["callback_id"]]["overdue"]
+    assert not any(k.startswith("contact_") for r in listed.values() for k in r)  # no PII in listings
+    assert [e["callback_id"] for e in run(stack, lambda q: q.escalations(site))] == [late["callback_id"]]
