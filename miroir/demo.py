@@ -70,6 +70,7 @@ def pilot_worker(settings: Settings, console: Console) -> Iterator[str]:
         "MIROIR_WEB_PORT": str(port),
         "MIROIR_DATA_DIR": str(settings.stack.run_dir / "worker" / app_id),
         "MIROIR_SNAPSHOT_INTERVAL": "10s",
+        "MIROIR_EXIT_WITH_PARENT": "1",
     }
     url = f"http://localhost:{port}"
     console.print(f"worker: starting pilot {app_id} (log {log_path})")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
+import time
 
 
 def run_worker(argv: list[str]) -> None:
@@ -11,5 +15,19 @@ def run_worker(argv: list[str]) -> None:
 
     # faust creates its data folder but not the folders above it.
     settings.pipeline.data_dir.mkdir(parents=True, exist_ok=True)
+    if os.environ.get("MIROIR_EXIT_WITH_PARENT"):
+        _exit_with_parent()
     sys.argv = ["miroir", *argv]
     app.main()
+
+
+def _exit_with_parent() -> None:
+    """A worker started for a demo or a test stops when whoever started it is gone."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

@@ -17,7 +17,7 @@ app = faust.App(
     store="memory://",
     processing_guarantee="at_least_once",
     topic_partitions=1,
-    web_enabled=False,
+    web_port=int(os.environ["PROBE_WEB_PORT"]),
     datadir=os.environ["PROBE_DATADIR"],
 )
 responses = app.topic(os.environ["PROBE_TOPIC"], value_type=bytes, value_serializer="raw")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -29,8 +30,12 @@ def test_a_faust_agent_consumes_a_topic_and_updates_a_table(
             for i, journey in enumerate(journeys)
         ],
     )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        web_port = sock.getsockname()[1]
     env = {
         **os.environ,
+        "PROBE_WEB_PORT": str(web_port),
         "PROBE_APP": app_id,
         "PROBE_TOPIC": fresh_topic,
         "PROBE_DATADIR": str(tmp_path / "data"),
