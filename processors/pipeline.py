@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from processors.analysis import analyse
+from processors.analysis import Analysis, analyse
 from processors.mirror import Classification, alert_kinds, classify
+from processors.redact import redact
 from processors.states import customer_mention_polarity, staff_mention_polarity
 from processors.taxonomy import Taxonomy
 from processors.validation import event_seconds
@@ -30,6 +31,11 @@ class PipelineConfig:
 class Observation:
     tagged: bool  # at least one step mentioned (or a measurement point)
     polarity: float  # of the whole verbatim
+
+
+def _evidence(analysis: Analysis) -> dict[str, str]:
+    """What the wallboard may show of each step's clause: PII redacted here, before it leaves."""
+    return {step.step_id: redact(step.evidence) for step in analysis.steps}
 
 
 def _delta(deltas: dict[str, JourneyTally], journey_id: str) -> JourneyTally:
@@ -53,6 +59,7 @@ def observe_survey_response(
         record["response_id"],
         polarities,
         config.taxonomy.thresholds.evidence_ids,
+        _evidence(analysis),
     )
     return Observation(analysis.tagged, analysis.polarity)
 
@@ -77,6 +84,7 @@ def observe_staff_feedback(
             record["feedback_id"],
             polarities,
             config.taxonomy.thresholds.evidence_ids,
+            _evidence(analysis),
         )
         tagged, polarity = tagged or analysis.tagged, analysis.polarity
     return Observation(tagged, polarity)
@@ -133,8 +141,11 @@ def evaluate(
                         "staff": _side(staff, current.staff_state),
                         "mirror_type": current.mirror_type,
                         "moment_of_truth": current.moment_of_truth,
-                        "evidence_ids": tally.evidence.get(f"customer|{step.id}", [])
-                        + tally.evidence.get(f"staff|{step.id}", []),
+                        "evidence_ids": [
+                            verbatim_id
+                            for side in ("customer", "staff")
+                            for verbatim_id, _ in tally.evidence.get(f"{side}|{step.id}", [])
+                        ],
                         "reason": "snapshot" if snapshot else "change",
                         "computed_at": _millis(now),
                     }

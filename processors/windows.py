@@ -67,7 +67,8 @@ class JourneyTally:
     """Counts and polarity sums per window bucket, side and step of one journey."""
 
     buckets: dict[str, dict[int, Bucket]] = field(default_factory=dict)
-    evidence: dict[str, list[str]] = field(default_factory=dict)
+    # "side|step" -> the latest [verbatim id, redacted text] pairs behind the step.
+    evidence: dict[str, list[list[str]]] = field(default_factory=dict)
     untagged: dict[str, int] = field(default_factory=dict)
     watermark: float = 0.0
     # Previous classification per "window|step", for hysteresis and alerts.
@@ -81,8 +82,10 @@ class JourneyTally:
         verbatim_id: str,
         step_polarities: dict[str, float],
         evidence_ids: int,
+        evidence_texts: dict[str, str] | None = None,
     ) -> None:
-        """Count one verbatim of `side`, with the polarity it gives each step it mentions."""
+        """Count one verbatim of `side`, with the polarity it gives each step it mentions
+        and, as evidence, the (already redacted) text that says so."""
         for window in windows:
             bucket = self.buckets.setdefault(window.name, {}).setdefault(window.bucket(event_time), {})
             counts = bucket.setdefault(side, {})
@@ -92,9 +95,9 @@ class JourneyTally:
                 cell[0] += 1
                 cell[1 if value > 0 else 2] += value
         for step_id in step_polarities:
-            ids = self.evidence.setdefault(f"{side}|{step_id}", [])
-            ids.append(verbatim_id)
-            del ids[:-evidence_ids]
+            kept = self.evidence.setdefault(f"{side}|{step_id}", [])
+            kept.append([verbatim_id, (evidence_texts or {}).get(step_id, "")])
+            del kept[:-evidence_ids]
         if not step_polarities:
             self.untagged[side] = self.untagged.get(side, 0) + 1
         self.watermark = max(self.watermark, event_time)
@@ -157,7 +160,7 @@ class JourneyTally:
     def from_dict(cls, data: dict[str, Any]) -> JourneyTally:
         return cls(
             buckets={w: {int(s): b for s, b in bs.items()} for w, bs in data.get("buckets", {}).items()},
-            evidence={k: list(v) for k, v in data.get("evidence", {}).items()},
+            evidence={k: [list(pair) for pair in v] for k, v in data.get("evidence", {}).items()},
             untagged=dict(data.get("untagged", {})),
             watermark=float(data.get("watermark", 0.0)),
             classified=dict(data.get("classified", {})),

@@ -17,12 +17,18 @@ from streams.tables import counter_to_count, journey_to_tally, site_step_to_loop
 
 
 def current_mirror() -> list[dict[str, Any]]:
+    """Every step's MirrorState (both windows), with its evidence verbatims (redacted)."""
     config = pipeline_config()
     states: list[dict[str, Any]] = []
     for journey_id, data in list(journey_to_tally.items()):
-        found, _ = evaluate(journey_id, JourneyTally.from_dict(data), config, now=time.time(), snapshot=True)
-        states.extend(found)
-    return [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in s.items()} for s in states]
+        tally = JourneyTally.from_dict(data)
+        for state in evaluate(journey_id, tally, config, now=time.time(), snapshot=True)[0]:
+            state["evidence"] = {
+                side: [{"id": i, "text": text} for i, text in tally.evidence.get(f"{side}|{state['step_id']}", [])]
+                for side in ("customer", "staff")
+            }
+            states.append({k: v.isoformat() if isinstance(v, datetime) else v for k, v in state.items()})
+    return states
 
 
 def counters() -> dict[str, Any]:
@@ -55,11 +61,13 @@ async def callback_figures() -> dict[str, Any]:
     return {"queue": "ok", "by_site_step": figures}
 
 
+async def mirror_readout() -> dict[str, Any]:
+    return {"states": current_mirror(), "counters": counters(), "callbacks": await callback_figures()}
+
+
 @app.page("/mirror/")
 async def mirror_view(self: web.View, request: web.Request) -> web.Response:
-    return self.json(
-        {"states": current_mirror(), "counters": counters(), "callbacks": await callback_figures()}
-    )
+    return self.json(await mirror_readout())
 
 
 @app.page("/counters/")

@@ -61,7 +61,7 @@ def test_merging_deltas_equals_observing_everything_in_one_tally() -> None:
         assert (a.n, a.total) == (b.n, b.total)
         assert abs(a.pos_sum - b.pos_sum) < 1e-9 and abs(a.neg_sum - b.neg_sum) < 1e-9
     assert merged.watermark == whole.watermark
-    assert merged.evidence["customer|delivery"] == ["id-37", "id-38", "id-39"]
+    assert [i for i, _ in merged.evidence["customer|delivery"]] == ["id-37", "id-38", "id-39"]
 
 
 def test_a_tally_survives_its_json_form() -> None:

@@ -1,0 +1,72 @@
+"""The live mirror page: plain HTML/CSS/JS served by the worker, updated by server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web as aiohttp_web
+from faust import web
+
+from streams.app import app
+from streams.config import pipeline_config
+
+WEB_DIR = Path(__file__).parent / "web"
+STATIC = {"mirror.js": "application/javascript", "mirror.css": "text/css"}
+EVENT_INTERVAL = 1.0
+
+
+@cache
+def _asset(name: str) -> str:
+    return (WEB_DIR / name).read_text(encoding="utf-8")
+
+
+def journeys() -> dict[str, Any]:
+    return {
+        journey.id: {"label": journey.label,
+                     "steps": [{"id": step.id, "label": step.label} for step in journey.steps]}
+        for journey in pipeline_config().taxonomy.journeys.values()
+    }
+
+
+@app.page("/")
+async def mirror_page(self: web.View, request: web.Request) -> web.Response:
+    return self.html(_asset("index.html"))
+
+
+@app.page("/static/{name}")
+async def static_asset(self: web.View, request: web.Request, name: str) -> web.Response:
+    if name not in STATIC:
+        raise self.NotFound(f"no asset {name}")
+    return self.text(_asset(name), content_type=STATIC[name])
+
+
+@app.page("/journeys/")
+async def journeys_view(self: web.View, request: web.Request) -> web.Response:
+    return self.json(journeys())
+
+
+@app.page("/events/")
+async def mirror_events(self: web.View, request: web.Request) -> Any:
+    """Server-sent events: the mirror read-out whenever it changes (checked every second)."""
+    from streams.views import mirror_readout
+
+    response = aiohttp_web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    await response.prepare(request)  # type: ignore[arg-type]
+    last = None
+    try:
+        while True:
+            payload = json.dumps(await mirror_readout(), separators=(",", ":"), default=str)
+            if payload != last:
+                await response.write(f"data: {payload}\n\n".encode())
+                last = payload
+            else:
+                await response.write(b": keep-alive\n\n")
+            await asyncio.sleep(EVENT_INTERVAL)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    return response

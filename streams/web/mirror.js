@@ -1,0 +1,176 @@
+// The live mirror: customer journey above, staff journey below, one column per step.
+"use strict";
+
+const TYPES = {
+  win_win: { fr: "le win-win", en: "win-win" },
+  lucky_break: { fr: "le coup de chance", en: "lucky break" },
+  pain: { fr: "la douleur", en: "pain" },
+  wrong_fight: { fr: "le mauvais combat", en: "wrong fight" },
+  blindness: { fr: "la cécité", en: "blindness" },
+  dead_end: { fr: "l'impasse", en: "dead end" },
+  neutral: { fr: "neutre", en: "neutral" },
+  insufficient_data: { fr: "données insuffisantes", en: "insufficient data" },
+};
+const STATES = {
+  enchanted: { fr: "enchanté", en: "enchanted" }, neutral: { fr: "neutre", en: "neutral" },
+  dissatisfied: { fr: "insatisfait", en: "dissatisfied" }, engaged: { fr: "engagé", en: "engaged" },
+  indifferent: { fr: "indifférent", en: "indifferent" }, frustrated: { fr: "frustré", en: "frustrated" },
+  insufficient_data: { fr: "trop peu de réponses", en: "too few answers" },
+};
+const TEXT = {
+  journey: { fr: "Parcours", en: "Journey" }, window: { fr: "Fenêtre", en: "Window" },
+  live: { fr: "en direct (1 h)", en: "live (1 h)" }, long: { fr: "30 jours", en: "30 days" },
+  customers: { fr: "Parcours client", en: "Customer journey" },
+  staffSide: { fr: "Parcours collaborateur", en: "Staff journey" },
+  responses: { fr: "réponses reçues", en: "responses in" }, processed: { fr: "analysées", en: "analysed" },
+  rejected: { fr: "rejetées", en: "rejected" }, untagged: { fr: "sans étape", en: "untagged" },
+  sample: { fr: "échantillon par étape (clients / collaborateurs)", en: "sample per step (customers / staff)" },
+  live_ok: { fr: "en direct", en: "live" }, stale: { fr: "pas de données depuis", en: "stale since" },
+  evidence: { fr: "Verbatims", en: "Verbatims" }, none: { fr: "aucun verbatim", en: "no verbatim yet" },
+  mot: { fr: "★ moment de vérité", en: "★ moment of truth" },
+};
+
+const params = new URLSearchParams(location.search);
+const ui = {
+  language: params.get("lang") || "fr", journey: params.get("journey") || "", window: params.get("window") || "live",
+  selected: null, data: null, journeys: {}, lastEvent: 0,
+};
+const $ = (id) => document.getElementById(id);
+const t = (key) => (TEXT[key] || {})[ui.language] || key;
+const label = (labels, fallback) => (labels && labels[ui.language]) || fallback;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v; else if (k.startsWith("data-")) node.setAttribute(k, v); else node[k] = v;
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function statesOf(journeyId) {
+  const byStep = {};
+  for (const s of (ui.data?.states || [])) {
+    if (s.journey_id === journeyId && s.window === ui.window) byStep[s.step_id] = s;
+  }
+  return byStep;
+}
+
+function renderSelectors() {
+  const select = $("journey");
+  const ids = Object.keys(ui.journeys);
+  if (!ui.journey || !ids.includes(ui.journey)) {
+    ui.journey = ids.find((id) => (ui.data?.states || []).some((s) => s.journey_id === id)) || ids[0] || "";
+  }
+  select.replaceChildren(...ids.map((id) => el("option", { value: id, selected: id === ui.journey },
+    label(ui.journeys[id].label, id))));
+  $("window").value = ui.window;
+  $("language").textContent = ui.language === "fr" ? "EN" : "FR";
+  document.documentElement.lang = ui.language;
+  document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
+}
+
+function sideCell(side, state, stepId) {
+  const s = state ? state[side] : null;
+  const cell = el("div", { class: "cell" + (ui.selected === stepId ? " selected" : ""), "data-step": stepId,
+                           "data-side": side },
+    el("div", { class: "state" }, s ? label(STATES[s.state], s.state) : "—"),
+    el("div", { class: "n" }, s ? `n = ${s.n} · ${s.net_impact >= 0 ? "+" : ""}${s.net_impact.toFixed(2)}` : "n = 0"));
+  cell.onclick = () => select(stepId);
+  return cell;
+}
+
+function render() {
+  renderSelectors();
+  const journey = ui.journeys[ui.journey];
+  if (!journey) return;
+  const states = statesOf(ui.journey);
+  const customers = [], types = [], staff = [];
+  for (const step of journey.steps) {
+    const state = states[step.id];
+    const type = state ? state.mirror_type : "insufficient_data";
+    customers.push(sideCell("customer", state, step.id));
+    const column = el("div", { class: `step ${type}` + (ui.selected === step.id ? " selected" : ""),
+                               "data-step": step.id, "data-type": type },
+      el("div", { class: "name" }, label(step.label, step.id)),
+      el("div", { class: "type" }, label(TYPES[type], type)));
+    column.style.background = `var(--${type})`;
+    if (state && state.moment_of_truth) column.append(el("div", { class: "mot" }, t("mot")));
+    column.onclick = () => select(step.id);
+    types.push(column);
+    staff.push(sideCell("staff", state, step.id));
+  }
+  $("customers").replaceChildren(...customers);
+  $("types").replaceChildren(...types);
+  $("staff").replaceChildren(...staff);
+  renderPilot(journey, states);
+  renderEvidence(journey, states);
+  $("legend").replaceChildren(...Object.keys(TYPES).map((k) => {
+    const item = el("span", {}, label(TYPES[k], k));
+    item.style.setProperty("--c", `var(--${k})`);
+    return item;
+  }));
+}
+
+function renderPilot(journey, states) {
+  const c = ui.data?.counters || {};
+  const sample = journey.steps.map((s) => `${label(s.label, s.id)} ${states[s.id]?.customer.n ?? 0}/${states[s.id]?.staff.n ?? 0}`);
+  $("pilot").replaceChildren(
+    el("span", {}, el("b", {}, String(c.in ?? 0)), ` ${t("responses")}`),
+    el("span", {}, el("b", {}, String(c.processed ?? 0)), ` ${t("processed")}`),
+    el("span", {}, el("b", {}, String(c.dead_lettered ?? 0)), ` ${t("rejected")}`),
+    el("span", {}, el("b", {}, String(c.untagged ?? 0)), ` ${t("untagged")}`),
+    el("span", { class: "sample" }, `${t("sample")}: ${sample.join(" · ")}`));
+}
+
+function renderEvidence(journey, states) {
+  const panel = $("evidence");
+  const step = journey.steps.find((s) => s.id === ui.selected);
+  if (!step) { panel.hidden = true; return; }
+  panel.hidden = false;
+  const state = states[step.id];
+  $("evidence-title").textContent = `${t("evidence")} — ${label(step.label, step.id)}`;
+  for (const side of ["customer", "staff"]) {
+    const items = (state?.evidence?.[side] || []).slice().reverse();
+    $(`evidence-${side}`).replaceChildren(...(items.length ? items.map((e) =>
+      el("li", { class: "verbatim" }, `« ${e.text} »`, el("span", { class: "id" }, e.id))) : [el("li", {}, t("none"))]));
+  }
+}
+
+function select(stepId) {
+  ui.selected = ui.selected === stepId ? null : stepId;
+  render();
+}
+
+function connect() {
+  const token = params.get("token");
+  const source = new EventSource("events/" + (token ? `?token=${encodeURIComponent(token)}` : ""));
+  source.onmessage = (message) => {
+    ui.data = JSON.parse(message.data);
+    ui.lastEvent = Date.now();
+    render();
+  };
+  source.onerror = () => showConnection();
+}
+
+function showConnection() {
+  const node = $("connection");
+  const age = (Date.now() - ui.lastEvent) / 1000;
+  const stale = !ui.lastEvent || age > 10;
+  node.classList.toggle("stale", stale);
+  node.textContent = stale && ui.lastEvent ? `${t("stale")} ${new Date(ui.lastEvent).toLocaleTimeString()}` :
+    stale ? "…" : t("live_ok");
+}
+
+async function start() {
+  const response = await fetch("journeys/");
+  ui.journeys = await response.json();
+  $("journey").onchange = (e) => { ui.journey = e.target.value; ui.selected = null; render(); };
+  $("window").onchange = (e) => { ui.window = e.target.value; render(); };
+  $("language").onclick = () => { ui.language = ui.language === "fr" ? "en" : "fr"; render(); };
+  render();
+  connect();
+  setInterval(showConnection, 2000);
+}
+
+start();
