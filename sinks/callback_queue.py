@@ -258,6 +258,9 @@ class CallbackQueue:
             escalated.append(callback)
         return escalated
 
+    async def sites_of(self, callbacks: list[str]) -> list[str]:
+        return [await self.client.hget(callback_key(c), "site") for c in callbacks]
+
     async def escalations(self, site: str) -> list[dict[str, str]]:
         return [fields for _, fields in await self.client.xrange(escalation_stream(site))]
 

@@ -26,6 +26,7 @@ from processors.windows import JourneyTally
 from schemas import AvroCodec, SerializationError, codec_for_topic
 from streams.app import app
 from streams.config import pipeline_config
+from streams.metrics import CALLBACKS_REQUESTED, LATENCY, record_counts
 from streams.topics import (
     COUNTERS_KEY,
     callback_request_topic,
@@ -69,6 +70,7 @@ async def ask_for_callback(record: dict[str, Any], observation: Observation, now
     )
     if request is not None:
         await callback_request_topic.send(key=request["site"], value=request)
+        CALLBACKS_REQUESTED.labels(request["site"]).inc()
 
 
 async def analyse_batch(
@@ -81,6 +83,7 @@ async def analyse_batch(
     now = time.time()
     for event in events:
         counts["in"] += 1
+        LATENCY.observe(max(now - event.message.timestamp, 0.0))
         observation: Observation | None = None
         try:
             record = codec.decode(event.value)
@@ -109,6 +112,7 @@ async def analyse_batch(
     for journey_id, delta in deltas.items():
         await journey_delta_topic.send(key=journey_id, value=delta.to_dict())
     await journey_delta_topic.send(key=COUNTERS_KEY, value={"counters": dict(counts)})
+    record_counts(counts)
 
 
 async def send_dead_letter(event: EventT, rejection: Rejection, now: float) -> None:

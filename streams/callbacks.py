@@ -17,11 +17,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from miroir.settings import settings
-from processors.callbacks import epoch
+from processors.callbacks import epoch, loop_metrics
 from schemas import SerializationError, codec_for_topic
 from sinks.callback_queue import CallbackQueue
 from streams.app import app
 from streams.config import pipeline_config
+from streams.metrics import CALLBACK_ESCALATIONS, record_callback_figures
 from streams.tables import site_step_to_loop
 from streams.topics import callback_outcome_topic, callback_request_topic
 
@@ -66,11 +67,31 @@ async def admit_until_accepted(requests: list[dict[str, Any]]) -> None:
 async def escalate_overdue_callbacks() -> None:
     try:
         escalated = await callback_queue().escalate_overdue(time.time())
+        for site in await callback_queue().sites_of(escalated):
+            CALLBACK_ESCALATIONS.labels(site).inc()
     except REDIS_DOWN as error:
         log.warning("cannot check overdue callbacks, Redis is down (%s)", error)
         return
     if escalated:
         log.warning("escalated %d overdue callbacks: %s", len(escalated), ", ".join(escalated))
+    figures = await callback_figures()
+    record_callback_figures(figures["by_site_step"])
+
+
+async def callback_figures() -> dict[str, Any]:
+    """Per 'site|step': open and overdue (from the Redis queue), resolved within SLA and median
+    time to callback (from the outcomes). Redis being down is said, not fatal."""
+    figures: dict[str, Any] = {
+        key: loop_metrics(loop.get("durations", []), loop.get("within_sla", 0), loop.get("resolved", 0))
+        for key, loop in list(site_step_to_loop.items())
+    }
+    try:
+        queue_counts = await callback_queue().open_counts(time.time())
+    except REDIS_DOWN as error:
+        return {"queue": f"unavailable: {error}", "by_site_step": figures}
+    for key, counts in queue_counts.items():
+        figures[key] = {**figures.get(key, loop_metrics([], 0, 0)), **counts}
+    return {"queue": "ok", "by_site_step": figures}
 
 
 @app.agent(callback_outcome_topic)

@@ -9,6 +9,7 @@ from processors.pipeline import evaluate
 from processors.windows import JourneyTally
 from streams.app import app
 from streams.config import pipeline_config
+from streams.metrics import record_alerts, record_states
 from streams.tables import counter_to_count, journey_to_tally
 from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic, step_alert_topic
 
@@ -26,6 +27,8 @@ async def update_mirror(stream):
         tally.expire(config.windows)
         states, alerts = evaluate(journey_id, tally, config, now=time.time())
         journey_to_tally[journey_id] = tally.to_dict()
+        record_states(states)
+        record_alerts(alerts)
         await publish(states, alerts)
 
 
@@ -34,6 +37,7 @@ async def publish_snapshots() -> None:
     config = pipeline_config()
     for journey_id, data in list(journey_to_tally.items()):
         states, _ = evaluate(journey_id, JourneyTally.from_dict(data), config, now=time.time(), snapshot=True)
+        record_states(states)
         await publish(states, [])
 
 

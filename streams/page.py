@@ -26,8 +26,10 @@ def _asset(name: str) -> str:
 
 def journeys() -> dict[str, Any]:
     return {
-        journey.id: {"label": journey.label,
-                     "steps": [{"id": step.id, "label": step.label} for step in journey.steps]}
+        journey.id: {
+            "label": journey.label,
+            "steps": [{"id": step.id, "label": step.label} for step in journey.steps],
+        }
         for journey in pipeline_config().taxonomy.journeys.values()
     }
 
@@ -54,8 +56,9 @@ async def mirror_events(self: web.View, request: web.Request) -> Any:
     """Server-sent events: the mirror read-out whenever it changes (checked every second)."""
     from streams.views import mirror_readout
 
-    response = aiohttp_web.StreamResponse(headers={
-        "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response = aiohttp_web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
     await response.prepare(request)  # type: ignore[arg-type]
     last = None
     try:

@@ -8,12 +8,12 @@ from typing import Any
 
 from faust import web
 
-from processors.callbacks import loop_metrics
 from processors.pipeline import evaluate
 from processors.windows import JourneyTally
 from streams.app import app
+from streams.callbacks import callback_figures
 from streams.config import pipeline_config
-from streams.tables import counter_to_count, journey_to_tally, site_step_to_loop
+from streams.tables import counter_to_count, journey_to_tally
 
 
 def current_mirror() -> list[dict[str, Any]]:
@@ -24,11 +24,16 @@ def current_mirror() -> list[dict[str, Any]]:
         tally = JourneyTally.from_dict(data)
         for state in evaluate(journey_id, tally, config, now=time.time(), snapshot=True)[0]:
             state["evidence"] = {
-                side: [{"id": i, "text": text} for i, text in tally.evidence.get(f"{side}|{state['step_id']}", [])]
-                for side in ("customer", "staff")
+                side: _evidence(tally, side, state["step_id"]) for side in ("customer", "staff")
             }
             states.append({k: v.isoformat() if isinstance(v, datetime) else v for k, v in state.items()})
     return states
+
+
+def _evidence(tally: JourneyTally, side: str, step_id: str) -> list[dict[str, str]]:
+    return [
+        {"id": verbatim_id, "text": text} for verbatim_id, text in tally.evidence.get(f"{side}|{step_id}", [])
+    ]
 
 
 def counters() -> dict[str, Any]:
@@ -41,24 +46,6 @@ def counters() -> dict[str, Any]:
         "dead_letters_by_reason": dead,
         "untagged": totals.get("untagged", 0),
     }
-
-
-async def callback_figures() -> dict[str, Any]:
-    """Per 'site|step': open and overdue (from the Redis queue), resolved within SLA and median
-    time to callback (from the outcomes). Redis being down is said, not fatal."""
-    from streams.callbacks import REDIS_DOWN, callback_queue
-
-    figures: dict[str, Any] = {
-        key: loop_metrics(loop.get("durations", []), loop.get("within_sla", 0), loop.get("resolved", 0))
-        for key, loop in list(site_step_to_loop.items())
-    }
-    try:
-        queue_counts = await callback_queue().open_counts(time.time())
-    except REDIS_DOWN as error:
-        return {"queue": f"unavailable: {error}", "by_site_step": figures}
-    for key, counts in queue_counts.items():
-        figures[key] = {**figures.get(key, loop_metrics([], 0, 0)), **counts}
-    return {"queue": "ok", "by_site_step": figures}
 
 
 async def mirror_readout() -> dict[str, Any]:
