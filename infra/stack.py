@@ -187,9 +187,7 @@ def _local_kafka(settings: Settings) -> tuple[str, int]:
 def java_major_version() -> int:
     java = shutil.which("java")
     if java is None:
-        raise StackError(
-            "Java is not installed; Kafka 4 needs Java 17+ (apt-get install openjdk-17-jre-headless)."
-        )
+        raise StackError("Java is not installed; Kafka 4 needs Java 17+ (apt-get install openjdk-17-jre-headless).")
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     if not match:
@@ -314,9 +312,7 @@ def start_kafka(settings: Settings, paths: Paths, echo: Echo) -> None:
     _format_kafka_storage(paths, config, settings.stack.kafka_heap, echo)
     pid = _spawn(paths, "kafka", _java(paths, settings.stack.kafka_heap, "kafka.Kafka", str(config)))
     echo(f"kafka: starting Apache Kafka {KAFKA_VERSION} (pid {pid}) on {host}:{port}")
-    _wait_until(
-        lambda: kafka_answers(settings), settings.stack.start_timeout, "Kafka", paths.logfile("kafka"), pid
-    )
+    _wait_until(lambda: kafka_answers(settings), settings.stack.start_timeout, "Kafka", paths.logfile("kafka"), pid)
     echo("kafka: answering")
 
 
@@ -338,9 +334,7 @@ def redis_answers(settings: Settings) -> bool:
 def start_redis(settings: Settings, paths: Paths, echo: Echo) -> None:
     port = settings.redis.port
     if settings.redis.host not in LOCAL_HOSTS:
-        raise StackError(
-            f"MIROIR_REDIS_URL points at {settings.redis.host}; the local stack runs Redis on localhost."
-        )
+        raise StackError(f"MIROIR_REDIS_URL points at {settings.redis.host}; the local stack runs Redis on localhost.")
     if running_pid(paths, "redis", "redis-server"):
         echo(f"redis: already running on port {port}")
         return

@@ -10,9 +10,7 @@ from schemas.catalog import ALL_TOPICS
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(
-    settings: Settings, names: list[str] | None = None, partitions: int | None = None
-) -> list[str]:
+def ensure_topics(settings: Settings, names: list[str] | None = None, partitions: int | None = None) -> list[str]:
     """Create the missing topics; return the names created. Existing ones are left as they are."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError

@@ -20,9 +20,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-stack_app = typer.Typer(
-    help="The local stack: Apache Kafka (KRaft) and Redis, no Docker.", no_args_is_help=True
-)
+stack_app = typer.Typer(help="The local stack: Apache Kafka (KRaft) and Redis, no Docker.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 from miroir.callbacks_cli import callbacks_app  # noqa: E402
 
@@ -78,9 +76,7 @@ def stack_status() -> None:
     table = Table("service", "port", "pid", "state")
     for service in services:
         colour = "green" if service.answering else "red"
-        table.add_row(
-            service.name, str(service.port), str(service.pid or "-"), f"[{colour}]{service.state}[/]"
-        )
+        table.add_row(service.name, str(service.port), str(service.pid or "-"), f"[{colour}]{service.state}[/]")
     console.print(table)
     if not all(s.answering for s in services):
         raise typer.Exit(1)

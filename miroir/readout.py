@@ -35,8 +35,7 @@ def fetch(url: str, path: str, timeout: float = 5.0) -> dict[str, Any]:
             return dict(json.load(response))
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise WorkerUnavailable(
-            f"no Miroir worker answers at {url} ({error}); start one with `miroir worker` "
-            "or set MIROIR_WEB_PORT"
+            f"no Miroir worker answers at {url} ({error}); start one with `miroir worker` or set MIROIR_WEB_PORT"
         ) from error
 
 
@@ -123,13 +122,9 @@ def summary(states: list[dict[str, Any]], counters: dict[str, Any]) -> dict[str,
                 "mirror_type": s["mirror_type"],
                 "moment_of_truth": s["moment_of_truth"],
                 "customer": {
-                    k: s["customer"][k]
-                    for k in ("n", "net_impact", "positive_impact", "negative_impact", "state")
+                    k: s["customer"][k] for k in ("n", "net_impact", "positive_impact", "negative_impact", "state")
                 },
-                "staff": {
-                    k: s["staff"][k]
-                    for k in ("n", "net_impact", "positive_impact", "negative_impact", "state")
-                },
+                "staff": {k: s["staff"][k] for k in ("n", "net_impact", "positive_impact", "negative_impact", "state")},
             }
             for step_id, s in steps.items()
         }

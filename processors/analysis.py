@@ -30,9 +30,7 @@ class Analysis:
         return bool(self.steps)
 
 
-def analyse(
-    text: str, journey: Journey, language: str | None = None, measurement_step: str | None = None
-) -> Analysis:
+def analyse(text: str, journey: Journey, language: str | None = None, measurement_step: str | None = None) -> Analysis:
     """Score the clause around each step's cue, not the whole text, so that
     'livraison rapide mais SAV injoignable' gives each step its own polarity."""
     language = language if language in ("fr", "en") else detect_language(text)
@@ -46,9 +44,7 @@ def analyse(
         if not first_cue:
             continue
         steps = sorted(first_cue, key=first_cue.__getitem__)
-        for step_id, (start, end) in zip(
-            steps, split_between(folded, sorted(first_cue.values())), strict=True
-        ):
+        for step_id, (start, end) in zip(steps, split_between(folded, sorted(first_cue.values())), strict=True):
             per_step.setdefault(step_id, []).append(polarity(folded[start:end], language))
             evidence.setdefault(step_id, clause.text.strip()[:EVIDENCE_CHARS])
     whole = polarity(text, language)

@@ -88,9 +88,7 @@ class CustomerHistory:
     closed_at: float | None = None  # epoch seconds
 
 
-def admission(
-    callback: str, already_known: bool, history: CustomerHistory, now: float, quiet_days: float
-) -> str:
+def admission(callback: str, already_known: bool, history: CustomerHistory, now: float, quiet_days: float) -> str:
     """'admit', or why not: 'duplicate', 'customer_has_open_callback', 'quiet_period'."""
     if already_known:
         return "duplicate"

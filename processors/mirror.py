@@ -129,9 +129,7 @@ def classify(
     alerted = customer.n >= th.min_customer_n and (
         customer.net_impact <= threshold or (was_alerted and customer.net_impact <= threshold + th.hysteresis)
     )
-    return Classification(
-        customer_state, staff_state, mirror_type(customer_state, staff_state), moment, alerted
-    )
+    return Classification(customer_state, staff_state, mirror_type(customer_state, staff_state), moment, alerted)
 
 
 def alert_kinds(previous: Classification | None, current: Classification) -> list[str]:

@@ -49,8 +49,7 @@ def observe_survey_response(
     journey = config.taxonomy.journeys[record["journey_id"]]
     analysis = analyse(record["verbatim"], journey, record.get("language"), record.get("step_id"))
     polarities = {
-        step.step_id: customer_mention_polarity(step, record["score"], record["score_scale"])
-        for step in analysis.steps
+        step.step_id: customer_mention_polarity(step, record["score"], record["score_scale"]) for step in analysis.steps
     }
     _delta(deltas, journey.id).observe(
         config.windows,

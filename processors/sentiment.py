@@ -27,9 +27,7 @@ _NEGATORS = frozenset(
     "without nor cannot".split()
 )
 # Folded "don't" tokenises as "don", "t": the "t" closes an English negation.
-_NEGATOR_STEMS = frozenset(
-    "don didn doesn isn wasn weren aren won wouldn couldn shouldn can haven hasn".split()
-)
+_NEGATOR_STEMS = frozenset("don didn doesn isn wasn weren aren won wouldn couldn shouldn can haven hasn".split())
 _SCOPE_ENDS = frozenset(["mais", "but", "et", "and", "car", "because", "donc", "so"])
 _NEGATION_SCOPE = 3
 

@@ -245,9 +245,7 @@ def _staff_story(i: int, rng: random.Random, at: datetime) -> dict[str, Any]:
     }
 
 
-def simulate(
-    seed: int, start: float, count: int, rate: float, staff_share: float = 0.3
-) -> Iterator[Simulated]:
+def simulate(seed: int, start: float, count: int, rate: float, staff_share: float = 0.3) -> Iterator[Simulated]:
     """`count` events, one every 1/rate seconds of event time from `start` (epoch seconds)."""
     rng = random.Random(seed)
     for i in range(count):

@@ -158,9 +158,7 @@ def _step(step_id: str, spec: dict[str, Any], source: str) -> Step:
             float(sla) if sla is not None else None,
         )
     alert = spec.get("alert_impact")
-    return Step(
-        step_id, dict(spec.get("label", {})), cues, measurement, float(alert) if alert is not None else None
-    )
+    return Step(step_id, dict(spec.get("label", {})), cues, measurement, float(alert) if alert is not None else None)
 
 
 def _files(path: Path) -> list[Path]:

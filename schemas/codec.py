@@ -81,15 +81,12 @@ class AvroCodec:
 
     def decode(self, data: bytes) -> dict[str, Any]:
         if not isinstance(data, bytes | bytearray | memoryview):
-            raise SerializationError(
-                self.name, f"expected bytes, got {type(data).__name__}", reason="undecodable"
-            )
+            raise SerializationError(self.name, f"expected bytes, got {type(data).__name__}", reason="undecodable")
         data = bytes(data)
         if data[:2] != MAGIC:
             raise SerializationError(
                 self.name,
-                f"not Avro single-object encoding (starts with {data[:2].hex() or 'nothing'}, "
-                f"expected {MAGIC.hex()})",
+                f"not Avro single-object encoding (starts with {data[:2].hex() or 'nothing'}, expected {MAGIC.hex()})",
                 reason="undecodable",
             )
         if data[2:HEADER_SIZE] != self.fingerprint:
@@ -117,9 +114,7 @@ class AvroCodec:
     def check(self, record: Any) -> None:
         """Raise SerializationError naming the first field that does not fit the schema."""
         if not isinstance(record, dict):
-            raise SerializationError(
-                self.name, f"expected a dict, got {type(record).__name__}", reason="invalid_field"
-            )
+            raise SerializationError(self.name, f"expected a dict, got {type(record).__name__}", reason="invalid_field")
         for field in self.schema["fields"]:
             if record.get(field["name"], _MISSING) is _MISSING and "default" not in field:
                 raise SerializationError(

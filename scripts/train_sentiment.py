@@ -86,9 +86,7 @@ def _english_rows(data: Path) -> Iterator[Row]:
                 )
 
 
-def train(
-    rows: list[Row], language: str, c: float, max_features: int, fit_intercept: bool = False
-) -> LinearSentiment:
+def train(rows: list[Row], language: str, c: float, max_features: int, fit_intercept: bool = False) -> LinearSentiment:
     import numpy as np
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -137,10 +135,7 @@ def furniture_rows() -> list[Row]:
     """A small French set of another domain (a furniture store), written for Miroir's tests."""
     path = Path(__file__).parents[1] / "tests" / "fixtures" / "fr_furniture_reviews.csv"
     with path.open(encoding="utf-8") as source:
-        return [
-            (row["text"], {"neg": NEG, "neu": NEU, "pos": POS}[row["label"]])
-            for row in csv.DictReader(source)
-        ]
+        return [(row["text"], {"neg": NEG, "neu": NEU, "pos": POS}[row["label"]]) for row in csv.DictReader(source)]
 
 
 def lexicon_file(language: str) -> Path:
@@ -163,9 +158,7 @@ def evaluate(model: LinearSentiment, rows: list[Row], name: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--c", type=float, default=3.0, help="inverse regularisation strength")
     parser.add_argument("--max-features", type=int, default=40000)

@@ -84,9 +84,7 @@ class CallbackQueue:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def _history(
-        self, pipe: Any, callback_id: str, action: str, who: str, now: float, **extra: Any
-    ) -> None:
+    async def _history(self, pipe: Any, callback_id: str, action: str, who: str, now: float, **extra: Any) -> None:
         pipe.rpush(history_key(callback_id), json.dumps({"at": now, "action": action, "by": who, **extra}))
 
     # ------------------------------------------------------------ admission
@@ -95,9 +93,7 @@ class CallbackQueue:
         """Admit what may be admitted; return each request's decision ('admit' or why not)."""
         if not requests:
             return []
-        keys = {callback_key(r["callback_id"]) for r in requests} | {
-            customer_key(r["customer_ref"]) for r in requests
-        }
+        keys = {callback_key(r["callback_id"]) for r in requests} | {customer_key(r["customer_ref"]) for r in requests}
         while True:
             try:
                 return await self._admit(requests, sorted(keys), now)
@@ -107,20 +103,14 @@ class CallbackQueue:
     async def _admit(self, requests: list[dict[str, Any]], keys: list[str], now: float) -> list[str]:
         async with self.client.pipeline(transaction=True) as pipe:
             await pipe.watch(*keys)
-            known = {
-                r["callback_id"]: bool(await pipe.exists(callback_key(r["callback_id"]))) for r in requests
-            }
-            customers = {
-                r["customer_ref"]: await pipe.hgetall(customer_key(r["customer_ref"])) for r in requests
-            }
+            known = {r["callback_id"]: bool(await pipe.exists(callback_key(r["callback_id"]))) for r in requests}
+            customers = {r["customer_ref"]: await pipe.hgetall(customer_key(r["customer_ref"])) for r in requests}
             pipe.multi()
             decisions = []
             for request in requests:
                 callback, customer = request["callback_id"], request["customer_ref"]
                 seen = customers[customer]
-                history = CustomerHistory(
-                    seen.get("open"), float(seen["closed_at"]) if "closed_at" in seen else None
-                )
+                history = CustomerHistory(seen.get("open"), float(seen["closed_at"]) if "closed_at" in seen else None)
                 decision = admission(callback, known[callback], history, now, self.quiet_days)
                 decisions.append(decision)
                 if decision == "admit":
@@ -172,9 +162,7 @@ class CallbackQueue:
             await pipe.execute()
         return await self.get(callback)
 
-    async def resolve(
-        self, callback: str, outcome: str, note: str | None, manager: str, now: float
-    ) -> dict[str, Any]:
+    async def resolve(self, callback: str, outcome: str, note: str | None, manager: str, now: float) -> dict[str, Any]:
         """Close a callback; returns the CallbackOutcome record to publish."""
         request = await self.get(callback)
         if request["status"] == "resolved":

@@ -58,9 +58,7 @@ async def analyse_survey_responses(stream):
 @app.agent(staff_feedback_topic)
 async def analyse_staff_feedback(stream):
     async for events in stream.take_events(settings.pipeline.batch_size, settings.pipeline.batch_within):
-        await analyse_batch(
-            events, codec_for_topic("staff-feedback"), check_staff_feedback, observe_staff_feedback
-        )
+        await analyse_batch(events, codec_for_topic("staff-feedback"), check_staff_feedback, observe_staff_feedback)
 
 
 async def ask_for_callback(record: dict[str, Any], observation: Observation, now: float) -> None:

@@ -20,6 +20,8 @@ from miroir.settings import settings
 from processors.callbacks import epoch, loop_metrics
 from schemas import SerializationError, codec_for_topic
 from sinks.callback_queue import CallbackQueue
+from sinks.grafana import escalation_annotation
+from streams.annotations import grafana_annotations
 from streams.app import app
 from streams.config import pipeline_config
 from streams.metrics import CALLBACK_ESCALATIONS, record_callback_figures
@@ -66,9 +68,12 @@ async def admit_until_accepted(requests: list[dict[str, Any]]) -> None:
 @app.timer(interval=settings.pipeline.escalation_interval)
 async def escalate_overdue_callbacks() -> None:
     try:
-        escalated = await callback_queue().escalate_overdue(time.time())
-        for site in await callback_queue().sites_of(escalated):
+        now = time.time()
+        escalated = await callback_queue().escalate_overdue(now)
+        for callback, site in zip(escalated, await callback_queue().sites_of(escalated), strict=True):
             CALLBACK_ESCALATIONS.labels(site).inc()
+            if (sink := grafana_annotations()) is not None:
+                sink.offer(escalation_annotation(callback, site, now))
     except REDIS_DOWN as error:
         log.warning("cannot check overdue callbacks, Redis is down (%s)", error)
         return

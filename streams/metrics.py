@@ -52,9 +52,7 @@ DEAD_LETTERS = Counter("miroir_dead_letters", "Inputs sent to dead-letters", ["r
 CALLBACKS_REQUESTED = Counter("miroir_callbacks_requested", "Callback requests published", ["site"])
 CALLBACKS_OPEN = Gauge("miroir_callbacks_open", "Unresolved callbacks in the queue", ["site"])
 CALLBACKS_OVERDUE = Gauge("miroir_callbacks_overdue", "Unresolved callbacks past their due time", ["site"])
-CALLBACKS_WITHIN_SLA = Gauge(
-    "miroir_callbacks_within_sla_ratio", "Resolved callbacks closed within SLA", ["site"]
-)
+CALLBACKS_WITHIN_SLA = Gauge("miroir_callbacks_within_sla_ratio", "Resolved callbacks closed within SLA", ["site"])
 CALLBACK_ESCALATIONS = Counter("miroir_callback_escalations", "Callbacks escalated", ["site"])
 LATENCY = Histogram(
     "miroir_processing_latency_seconds",

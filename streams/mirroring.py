@@ -43,8 +43,6 @@ async def publish_snapshots() -> None:
 
 async def publish(states: list[dict], alerts: list[dict]) -> None:
     for state in states:
-        await mirror_state_topic.send(
-            key=f"{state['journey_id']}|{state['step_id']}|{state['window']}", value=state
-        )
+        await mirror_state_topic.send(key=f"{state['journey_id']}|{state['step_id']}|{state['window']}", value=state)
     for alert in alerts:
         await step_alert_topic.send(key=f"{alert['journey_id']}|{alert['step_id']}", value=alert)

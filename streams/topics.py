@@ -14,9 +14,7 @@ from streams.avro import codec_name
 
 
 def _avro_topic(name: str) -> faust.TopicT:
-    return app.topic(
-        name, key_type=str, value_serializer=codec_name(TOPIC_SCHEMAS[name]), key_serializer="raw"
-    )
+    return app.topic(name, key_type=str, value_serializer=codec_name(TOPIC_SCHEMAS[name]), key_serializer="raw")
 
 
 survey_response_topic = app.topic("survey-responses", value_type=bytes, value_serializer="raw")
@@ -32,6 +30,4 @@ dead_letter_topic = _avro_topic("dead-letters")
 # keyed by journey so that a journey's windows live on one partition; plus one
 # message of the batch's counters under COUNTERS_KEY.
 COUNTERS_KEY = "__counters__"
-journey_delta_topic = app.topic(
-    f"{app.conf.id}-journey-deltas", key_type=str, value_serializer="json", internal=True
-)
+journey_delta_topic = app.topic(f"{app.conf.id}-journey-deltas", key_type=str, value_serializer="json", internal=True)

@@ -23,17 +23,13 @@ def current_mirror() -> list[dict[str, Any]]:
     for journey_id, data in list(journey_to_tally.items()):
         tally = JourneyTally.from_dict(data)
         for state in evaluate(journey_id, tally, config, now=time.time(), snapshot=True)[0]:
-            state["evidence"] = {
-                side: _evidence(tally, side, state["step_id"]) for side in ("customer", "staff")
-            }
+            state["evidence"] = {side: _evidence(tally, side, state["step_id"]) for side in ("customer", "staff")}
             states.append({k: v.isoformat() if isinstance(v, datetime) else v for k, v in state.items()})
     return states
 
 
 def _evidence(tally: JourneyTally, side: str, step_id: str) -> list[dict[str, str]]:
-    return [
-        {"id": verbatim_id, "text": text} for verbatim_id, text in tally.evidence.get(f"{side}|{step_id}", [])
-    ]
+    return [{"id": verbatim_id, "text": text} for verbatim_id, text in tally.evidence.get(f"{side}|{step_id}", [])]
 
 
 def counters() -> dict[str, Any]:

@@ -46,10 +46,7 @@ def test_the_certideal_preset_maps_a_row() -> None:
     assert (record["score"], record["score_scale"], record["journey_id"]) == (5, "CSAT", "phone_shop")
     assert record["event_time"] == datetime(2025, 1, 9, tzinfo=UTC)
     assert "Harka" not in record["customer_ref"]  # pseudonymised
-    assert (
-        to_record(row, ReplayOptions("survey", preset["map"], "phone_shop"))["response_id"]
-        == record["response_id"]
-    )
+    assert to_record(row, ReplayOptions("survey", preset["map"], "phone_shop"))["response_id"] == record["response_id"]
 
 
 def test_bad_rows_get_their_number_and_reason() -> None:
@@ -101,8 +98,6 @@ def test_replay_streams_a_csv_into_the_real_topic(stack, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "sent 3 records" in result.output and "1 bad rows" in result.output
     ours = sorted(
-        SURVEY.decode(m.value)["verbatim"]
-        for m in consume_all(stack, "survey-responses")
-        if marker.encode() in m.value
+        SURVEY.decode(m.value)["verbatim"] for m in consume_all(stack, "survey-responses") if marker.encode() in m.value
     )
     assert ours == [f"Nul {marker}", f"Très bien {marker}"]

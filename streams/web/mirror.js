@@ -104,6 +104,7 @@ function render() {
   $("types").replaceChildren(...types);
   $("staff").replaceChildren(...staff);
   renderPilot(journey, states);
+  showConnection();
   renderEvidence(journey, states);
   $("legend").replaceChildren(...Object.keys(TYPES).map((k) => {
     const item = el("span", {}, label(TYPES[k], k));

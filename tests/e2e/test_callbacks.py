@@ -94,17 +94,11 @@ def test_one_callback_per_dissatisfied_response_even_on_replay_then_the_loop_clo
         monkeypatch.setenv("MIROIR_MANAGER", "m.dupont")
         claimed = runner.invoke(cli, ["callbacks", "claim", "--site", site])
         assert claimed.exit_code == 0 and "+33611111111" in claimed.output
-        first = (
-            expected[0] if expected[0] in claimed.output else next(e for e in expected if e in claimed.output)
-        )
-        resolved = runner.invoke(
-            cli, ["callbacks", "resolve", first, "--outcome", "reached", "--note", "rappel"]
-        )
+        first = expected[0] if expected[0] in claimed.output else next(e for e in expected if e in claimed.output)
+        resolved = runner.invoke(cli, ["callbacks", "resolve", first, "--outcome", "reached", "--note", "rappel"])
         assert resolved.exit_code == 0, resolved.output
 
-        outcomes = [
-            codec_for("CallbackOutcome").decode(m.value) for m in consume_all(stack, "callback-outcomes")
-        ]
+        outcomes = [codec_for("CallbackOutcome").decode(m.value) for m in consume_all(stack, "callback-outcomes")]
         ours = [o for o in outcomes if o["callback_id"] == first]
         assert len(ours) == 1 and ours[0]["manager"] == "m.dupont" and ours[0]["within_sla"]
 

@@ -16,9 +16,7 @@ from tests.examples import EXAMPLES
 from tests.integration.kafka_io import consume, produce
 
 
-def test_a_faust_agent_consumes_a_topic_and_updates_a_table(
-    stack: Settings, fresh_topic: str, tmp_path: Path
-) -> None:
+def test_a_faust_agent_consumes_a_topic_and_updates_a_table(stack: Settings, fresh_topic: str, tmp_path: Path) -> None:
     app_id = f"probe-{uuid.uuid4().hex[:8]}"
     journeys = ["home_delivery"] * 3 + ["click_collect"] * 2
     codec = codec_for("SurveyResponse")

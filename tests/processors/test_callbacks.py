@@ -62,9 +62,7 @@ def test_the_request_carries_its_due_time_from_the_sla() -> None:
     default = callback_request({**RESPONSE, "score": 3}, 0.0, TAXONOMY, POLICY, NOW)
     assert default is not None and default["callback_id"] == "cb-r-1"
     assert default["due_at"] - default["created_at"] == timedelta(hours=48)
-    after_sales = callback_request(
-        {**RESPONSE, "score": 3, "step_id": "after_sales"}, 0.0, TAXONOMY, POLICY, NOW
-    )
+    after_sales = callback_request({**RESPONSE, "score": 3, "step_id": "after_sales"}, 0.0, TAXONOMY, POLICY, NOW)
     assert after_sales is not None and after_sales["due_at"] == NOW + timedelta(hours=24)
     by_site = CallbackPolicy(sla_hours_by_site=(("lyon", 4.0),))
     fast = callback_request({**RESPONSE, "score": 3, "step_id": "after_sales"}, 0.0, TAXONOMY, by_site, NOW)

@@ -5,9 +5,7 @@ from processors.simulate import SCENARIO, simulate
 from processors.taxonomy import load_taxonomy
 from processors.windows import JourneyTally, WindowSpec
 
-CONFIG = PipelineConfig(
-    load_taxonomy(), (WindowSpec("live", 3600, 300), WindowSpec("long", 30 * 86400, 86400))
-)
+CONFIG = PipelineConfig(load_taxonomy(), (WindowSpec("live", 3600, 300), WindowSpec("long", 30 * 86400, 86400)))
 EXPECTED = {
     ("home_delivery", "store_visit"): "win_win",
     ("home_delivery", "purchase"): "lucky_break",
