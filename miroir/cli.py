@@ -200,6 +200,28 @@ def replay(
     console.print(f"sent {producer.sent} records to {TOPIC_OF_KIND[kind]}; {len(bad)} bad rows skipped")
 
 
+@app.command()
+def bench(
+    events: int = typer.Option(100_000, help="Events for the throughput measures"),
+    rates: str = typer.Option("200,1000", help="Offered rates for the latency measures (events/s)"),
+    rate_seconds: float = typer.Option(20.0, help="How long each offered rate runs"),
+    memory_steps: str = typer.Option("100000,500000,1000000", help="RSS checkpoints; empty to skip"),
+    scale_out: bool = typer.Option(True, help="Also measure two workers in one group"),
+    french_reviews: Path = typer.Option(Path("../shared/data/fr_ecommerce_reviews_certideal.csv"),
+                                        help="French reviews for the scorer measure"),
+    output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
+) -> None:
+    """Benchmarks on the real local stack, each against a baseline measured in the same run."""
+    from miroir.bench import BenchOptions, report, run_bench
+
+    options = BenchOptions(
+        events=events, rates=tuple(int(r) for r in rates.split(",") if r),
+        rate_seconds=rate_seconds, memory_steps=tuple(int(s) for s in memory_steps.split(",") if s),
+        scale_out=scale_out, french_reviews=french_reviews, output=output,
+    )
+    report(run_bench(settings, options, console), console, output)
+
+
 @mirror_app.command("show")
 def mirror_show(
     journey: str | None = typer.Option(None, help="Only this journey"),

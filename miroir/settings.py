@@ -137,6 +137,8 @@ class PipelineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MIROIR_", extra="ignore")
 
     app_id: str = "miroir"
+    survey_topic: str = "survey-responses"
+    staff_topic: str = "staff-feedback"
     # Where a new consumer group starts: "earliest" reads the topics' history,
     # "latest" only what comes after (the demo's fresh pilots use it).
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"

@@ -77,6 +77,7 @@ async def analyse_batch(
     """Decode, check and observe each event; send the batch's journey deltas and counters on."""
     config = pipeline_config()
     deltas: dict[str, JourneyTally] = {}
+    produced: dict[str, list[float]] = {}  # Kafka timestamps per journey, for produce -> mirror latency
     counts: Counter[str] = Counter()
     now = time.time()
     for event in events:
@@ -104,11 +105,13 @@ async def analyse_batch(
             counts[f"dead:{rejection.reason}"] += 1
             continue
         counts["processed"] += 1
+        produced.setdefault(record.get("journey_id") or "*", []).append(event.message.timestamp)
         counts["untagged"] += not observation.tagged
         if then is not None:
             await then(record, observation, now)
     for journey_id, delta in deltas.items():
-        await journey_delta_topic.send(key=journey_id, value=delta.to_dict())
+        stamps = produced.get(journey_id, []) + produced.get("*", [])
+        await journey_delta_topic.send(key=journey_id, value={**delta.to_dict(), "produced_at": stamps})
     await journey_delta_topic.send(key=COUNTERS_KEY, value={"counters": dict(counts)})
     record_counts(counts)
 

@@ -6,6 +6,7 @@ reason (the dead-letter enum), kind (4 alert kinds), site (the sites seen).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from faust.sensors.prometheus import setup_prometheus_sensors
@@ -59,6 +60,19 @@ LATENCY = Histogram(
     "From the message's Kafka timestamp to its analysis",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+
+
+MIRROR_LATENCY = Histogram("miroir_produce_to_mirror_seconds",
+                           "From an input's Kafka timestamp to the mirror that counts it",
+                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+# The latest latencies themselves, for exact percentiles in `miroir bench` (GET /latency/).
+recent_mirror_latencies: deque[float] = deque(maxlen=200_000)
+
+
+def record_mirror_latency(latencies: list[float]) -> None:
+    for latency in latencies:
+        MIRROR_LATENCY.observe(latency)
+    recent_mirror_latencies.extend(latencies)
 
 
 def record_states(states: list[dict[str, Any]]) -> None:

@@ -9,7 +9,7 @@ from processors.pipeline import evaluate
 from processors.windows import JourneyTally
 from streams.app import app
 from streams.config import pipeline_config
-from streams.metrics import record_alerts, record_states
+from streams.metrics import record_alerts, record_mirror_latency, record_states
 from streams.tables import counter_to_count, journey_to_tally
 from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic, step_alert_topic
 
@@ -24,9 +24,11 @@ async def update_mirror(stream):
             continue
         tally = JourneyTally.from_dict(journey_to_tally[journey_id])
         tally.merge(JourneyTally.from_dict(delta), config.taxonomy.thresholds.evidence_ids)
+        now = time.time()
         tally.expire(config.windows)
-        states, alerts = evaluate(journey_id, tally, config, now=time.time())
+        states, alerts = evaluate(journey_id, tally, config, now=now)
         journey_to_tally[journey_id] = tally.to_dict()
+        record_mirror_latency([now - stamp for stamp in delta.get("produced_at", [])])
         record_states(states)
         record_alerts(alerts)
         await publish(states, alerts)

@@ -8,6 +8,7 @@ codecs registered by name in `streams.avro`.
 
 import faust
 
+from miroir.settings import settings
 from schemas.catalog import TOPIC_SCHEMAS
 from streams.app import app
 from streams.avro import codec_name
@@ -17,8 +18,8 @@ def _avro_topic(name: str) -> faust.TopicT:
     return app.topic(name, key_type=str, value_serializer=codec_name(TOPIC_SCHEMAS[name]), key_serializer="raw")
 
 
-survey_response_topic = app.topic("survey-responses", value_type=bytes, value_serializer="raw")
-staff_feedback_topic = app.topic("staff-feedback", value_type=bytes, value_serializer="raw")
+survey_response_topic = app.topic(settings.pipeline.survey_topic, value_type=bytes, value_serializer="raw")
+staff_feedback_topic = app.topic(settings.pipeline.staff_topic, value_type=bytes, value_serializer="raw")
 callback_outcome_topic = app.topic("callback-outcomes", value_type=bytes, value_serializer="raw")
 
 mirror_state_topic = _avro_topic("mirror-states")

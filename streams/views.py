@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from faust import web
@@ -13,6 +14,7 @@ from processors.windows import JourneyTally
 from streams.app import app
 from streams.callbacks import callback_figures
 from streams.config import pipeline_config
+from streams.metrics import recent_mirror_latencies
 from streams.tables import counter_to_count, journey_to_tally
 
 
@@ -30,6 +32,11 @@ def current_mirror() -> list[dict[str, Any]]:
 
 def _evidence(tally: JourneyTally, side: str, step_id: str) -> list[dict[str, str]]:
     return [{"id": verbatim_id, "text": text} for verbatim_id, text in tally.evidence.get(f"{side}|{step_id}", [])]
+
+
+def rss_mib() -> float:
+    status = Path("/proc/self/status").read_text()
+    return round(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024, 1)
 
 
 def counters() -> dict[str, Any]:
@@ -53,7 +60,16 @@ async def mirror_view(self: web.View, request: web.Request) -> web.Response:
     return self.json(await mirror_readout())
 
 
+@app.page("/latency/")
+async def latency_view(self: web.View, request: web.Request) -> web.Response:
+    """Produce -> mirror latencies seen by this worker: count and percentiles (seconds)."""
+    samples = sorted(recent_mirror_latencies)
+    quantiles = {f"p{q}": samples[min(len(samples) - 1, int(len(samples) * q / 100))] if samples else None
+                 for q in (50, 95, 99)}
+    return self.json({"count": len(samples), **quantiles})
+
+
 @app.page("/counters/")
 async def counters_view(self: web.View, request: web.Request) -> web.Response:
     assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives())
-    return self.json({**counters(), "assigned": assigned})
+    return self.json({**counters(), "assigned": assigned, "rss_mib": rss_mib()})
