@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import random
+import re
 import subprocess
 import sys
 import time
@@ -91,7 +92,8 @@ async def _ceiling(settings: Settings, topic: str, count: int) -> float:
                                 auto_offset_reset="earliest", group_id=None, max_partition_fetch_bytes=4 << 20)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        # produce_topic created the topic with the settings' partition count.
+        partitions = [TopicPartition(topic, p) for p in range(settings.kafka.topic_partitions)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         seen, started = 0, 0.0
@@ -117,9 +119,10 @@ def framework_floor(settings: Settings, topic: str, count: int) -> float:
            "FLOOR_APP": f"miroir-floor-{uuid.uuid4().hex[:8]}", "FLOOR_DATADIR": f"/tmp/miroir-floor-{os.getpid()}"}
     result = subprocess.run([sys.executable, "-m", "miroir.bench_floor"], env=env, capture_output=True,
                             text=True, timeout=1800)
-    for line in result.stdout.splitlines():
-        if line.startswith("FLOOR "):
-            return float(line.split()[1])
+    # faust routes print() through its logger, so the figure may be on either stream.
+    found = re.search(r"FLOOR ([\d.]+)", result.stdout + result.stderr)
+    if found:
+        return float(found.group(1))
     raise RuntimeError(f"the bare faust agent did not finish:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
 

@@ -154,7 +154,7 @@ class PipelineSettings(BaseSettings):
     snapshot_interval: float = 30.0
     escalation_interval: float = 30.0
     batch_size: int = Field(default=1000, ge=1)
-    batch_within: float = 0.5
+    batch_within: float = 0.1
 
     @field_validator(
         "live_window",

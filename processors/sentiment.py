@@ -10,15 +10,19 @@ the fallback when a model file is missing, and the baseline in `miroir eval`.
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from processors.text import fold, tokens
+from processors.text import fold
+
+_WORD = re.compile(r"[a-z0-9]+")
 
 MODEL_DIR = Path(__file__).parent / "models"
 
@@ -32,22 +36,27 @@ _SCOPE_ENDS = frozenset(["mais", "but", "et", "and", "car", "because", "donc", "
 _NEGATION_SCOPE = 3
 
 
-def features(text: str) -> list[str]:
-    """Word unigrams and bigrams; words in a negation's scope are marked with '!'."""
-    words = tokens(fold(text))
-    marked: list[str] = []
+def feature_spans(folded: str) -> list[tuple[str, int, int]]:
+    """(feature, start, end) in folded text: word unigrams and bigrams, words in a negation's
+    scope marked with '!'."""
+    words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(folded)]
+    marked: list[tuple[str, int, int]] = []
     scope = 0
-    for i, word in enumerate(words):
+    for i, (word, start, end) in enumerate(words):
         if word in _SCOPE_ENDS:
             scope = 0
-        if word in _NEGATORS or (word == "t" and i and words[i - 1] in _NEGATOR_STEMS):
-            marked.append(word)
+        if word in _NEGATORS or (word == "t" and i and words[i - 1][0] in _NEGATOR_STEMS):
+            marked.append((word, start, end))
             scope = _NEGATION_SCOPE
             continue
-        marked.append("!" + word if scope else word)
+        marked.append(("!" + word if scope else word, start, end))
         scope = max(scope - 1, 0)
-    bigrams = [f"{a} {b}" for a, b in itertools.pairwise(marked)]
+    bigrams = [(f"{a} {b}", s, e) for (a, s, _), (b, _, e) in itertools.pairwise(marked)]
     return marked + bigrams
+
+
+def features(text: str, folded: bool = False) -> list[str]:
+    return [feature for feature, _, _ in feature_spans(text if folded else fold(text))]
 
 
 @dataclass(frozen=True)
@@ -59,11 +68,36 @@ class LinearSentiment:
     weights: dict[str, tuple[float, float, float]]
     provenance: str
 
-    def probabilities(self, text: str) -> tuple[float, float, float]:
+    def probabilities(self, text: str, folded: bool = False) -> tuple[float, float, float]:
+        return self.probabilities_of(set(features(text, folded)))
+
+    def weighed(self, folded: str) -> list[tuple[str, int, int, tuple[float, float, float]]]:
+        """The known features of folded text with their places and weights, looked up once so that
+        any span of it can be scored without reading it again (see `span_polarity`)."""
+        weights = self.weights
+        return sorted(((f, s, e, weights[f]) for f, s, e in feature_spans(folded) if f in weights),
+                      key=lambda item: item[1])
+
+    def span_polarity(self, weighed: list[tuple[str, int, int, tuple[float, float, float]]],
+                      start: int = 0, end: int | None = None) -> float:
+        first = bisect.bisect_left(weighed, start, key=lambda item: item[1])
+        chosen: dict[str, tuple[float, float, float]] = {}
+        for feature, s, e, w in itertools.islice(weighed, first, None):
+            if end is not None and s >= end:
+                break
+            if end is None or e <= end:
+                chosen[feature] = w
+        neg, _, pos = self.probabilities_of(set(chosen), chosen)
+        return pos - neg
+
+    def probabilities_of(self, found: set[str],
+                         known_weights: dict[str, tuple[float, float, float]] | None = None,
+                         ) -> tuple[float, float, float]:
         neg = neu = pos = 0.0
         known = 0
-        for feature in set(features(text)):
-            w = self.weights.get(feature)
+        lookup = known_weights if known_weights is not None else self.weights
+        for feature in found:
+            w = lookup.get(feature)
             if w is not None:
                 neg += w[0]
                 neu += w[1]
@@ -80,8 +114,8 @@ class LinearSentiment:
         total = e_neg + e_neu + e_pos
         return e_neg / total, e_neu / total, e_pos / total
 
-    def polarity(self, text: str) -> float:
-        neg, _, pos = self.probabilities(text)
+    def polarity(self, text: str, folded: bool = False) -> float:
+        neg, _, pos = self.probabilities(text, folded)
         return pos - neg
 
     def save(self, path: Path) -> None:
@@ -128,9 +162,9 @@ def _textblob_analyzer(language: str):
     return EnglishAnalyzer().analyze
 
 
-def polarity(text: str, language: str) -> float:
-    """Miroir's polarity of `text` in [-1, 1]."""
+def polarity(text: str, language: str, folded: bool = False) -> float:
+    """Miroir's polarity of `text` in [-1, 1] (`folded`: text already went through text.fold)."""
     model = model_for(language)
     if model is None:
         return textblob_polarity(text, language)
-    return model.polarity(text)
+    return model.polarity(text, folded)

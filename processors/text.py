@@ -11,7 +11,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _TOKEN = re.compile(r"[a-z0-9]+")
 # Sentence ends, then the contrastive links where a verbatim turns from one
 # step to another ("livraison rapide mais SAV injoignable").
@@ -25,11 +24,32 @@ _CONTRAST = re.compile(
 _STEP_SEPARATOR = re.compile(r"\s*[,/]\s*|\s+(?:et|and|puis|then)\s+", re.IGNORECASE)
 
 
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0x80, 0x250):  # Latin-1 and Latin Extended-A/B: every accent French or English uses
+        plain = "".join(c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c))
+        if plain != chr(code):
+            table[code] = plain
+    table.update({ord("œ"): "oe", ord("æ"): "ae", ord("’"): "'", ord("‘"): "'", ord("`"): "'", ord("´"): "'"})
+    return table
+
+
+_FOLD = _fold_table()
+_SEEN: set[str] = {chr(c) for c in range(128)}
+
+
 def fold(text: str) -> str:
     """Lower case, accents and ligatures removed, apostrophes unified: 'Délai dû' -> 'delai du'."""
-    text = text.translate(_APOSTROPHES).replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae")
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = text.lower().translate(_FOLD)
+    if folded.isascii():
+        return folded
+    # Rarer characters (emoji, other scripts, typographic marks): decomposed once, then remembered.
+    for char in set(folded) - _SEEN:
+        _SEEN.add(char)
+        plain = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if plain != char:
+            _FOLD[ord(char)] = plain
+    return folded.translate(_FOLD)
 
 
 def tokens(folded: str) -> list[str]:
@@ -88,9 +108,9 @@ _ENGLISH = frozenset(
 )
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str, folded: str | None = None) -> str:
     """'fr' or 'en' by function words; French when it cannot tell (the usual case here)."""
-    words = tokens(fold(text))
+    words = tokens(fold(text) if folded is None else folded)
     french = sum(w in _FRENCH for w in words)
     english = sum(w in _ENGLISH for w in words)
     if french == english:  # short fragments ("Friendly people, good culture"): look at spelling
