@@ -222,6 +222,50 @@ def bench(
     report(run_bench(settings, options, console), console, output)
 
 
+@app.command("eval")
+def evaluate(
+    french: Path = typer.Option(Path("../shared/data/fr_ecommerce_reviews_certideal.csv"),
+                                help="French reviews with 1-5 stars (Certideal export)"),
+    airline: Path = typer.Option(Path("../shared/data/en_airline_reviews_ba.csv"),
+                                 help="English airline reviews with 1-10 ratings and sub-ratings"),
+    limit: int = typer.Option(100_000, help="At most this many rows of each file"),
+    output: Path | None = typer.Option(None, help="Also write the figures here as JSON"),
+    all_rows: bool = typer.Option(False, "--all-rows", help="Include the rows the models were trained on"),
+) -> None:
+    """How right the analysis is on real reviews, beside plain TextBlob / TextBlob-fr in the same run."""
+    import json
+
+    from miroir.evaluate import run_eval
+
+    try:
+        results = run_eval(french, airline, limit, lambda line: console.print(f"eval: {line}"),
+                           held_out_only=not all_rows)
+    except FileNotFoundError as error:
+        _fail(str(error))
+    console.print(eval_tables(results))
+    if output:
+        output.write_text(json.dumps(results, indent=2))
+        console.print(f"eval: figures written to {output}")
+
+
+def eval_tables(results: dict) -> Table:  # type: ignore[type-arg]
+    table = Table("data", "measure", "Miroir", "plain TextBlob", title=f"Miroir eval ({results['rows']})",
+                  title_justify="left")
+    for key, label in (("fr_customer_state", "French reviews"), ("en_customer_state", "English airline reviews")):
+        if key not in results:
+            continue
+        mine, base = results[key]["miroir"], results[key]["textblob"]
+        for measure in ("binary_balanced_accuracy", "accuracy", "macro_f1"):
+            table.add_row(f"{label} ({mine['rows']})", f"customer state: {measure}", str(mine[measure]),
+                          str(base[measure]))
+        table.add_row(label, "tagged with a step", f"{results[key]['tagged_share']:.0%}", "-")
+    for column, f in results.get("en_per_step", {}).items():
+        table.add_row(f"airline: {column} ({f['mentions']})", "sign agreement / Spearman",
+                      f"{f['miroir_sign_agreement']} / {f['miroir_spearman']}",
+                      f"{f['textblob_whole_text_sign_agreement']} / {f['textblob_whole_text_spearman']} (whole text)")
+    return table
+
+
 @mirror_app.command("show")
 def mirror_show(
     journey: str | None = typer.Option(None, help="Only this journey"),

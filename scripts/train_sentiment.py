@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import re
 import sys
 from collections.abc import Iterator
@@ -28,10 +27,6 @@ from processors.sentiment import MODEL_DIR, LinearSentiment, features, textblob_
 
 NEG, NEU, POS = 0, 1, 2
 Row = tuple[str, int]
-
-
-def held_out(text: str) -> bool:
-    return int(hashlib.sha1(text.encode()).hexdigest(), 16) % 5 == 0
 
 
 def stars_class(stars: int) -> int:

@@ -13,7 +13,7 @@ def steps_in(journey: str, text: str) -> list[str]:
 
 
 def test_the_shipped_journeys() -> None:
-    assert set(TAXONOMY.journeys) == {"home_delivery", "click_collect", "phone_shop"}
+    assert set(TAXONOMY.journeys) == {"home_delivery", "click_collect", "phone_shop", "air_travel"}
     home, collect = TAXONOMY.journeys["home_delivery"], TAXONOMY.journeys["click_collect"]
     assert home.step("pickup") is collect.step("pickup")  # "Retrait" is one step shared by both
     assert [s.id for s in TAXONOMY.journeys["phone_shop"].steps] == [
