@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -248,7 +249,7 @@ def evaluate(
         console.print(f"eval: figures written to {output}")
 
 
-def eval_tables(results: dict) -> Table:  # type: ignore[type-arg]
+def eval_tables(results: dict[str, Any]) -> Table:
     table = Table("data", "measure", "Miroir", "plain TextBlob", title=f"Miroir eval ({results['rows']})",
                   title_justify="left")
     for key, label in (("fr_customer_state", "French reviews"), ("en_customer_state", "English airline reviews")):

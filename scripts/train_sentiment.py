@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from processors.sentiment import MODEL_DIR, LinearSentiment, features, textblob_polarity
+from processors.sentiment import MODEL_DIR, LinearSentiment, features, held_out, textblob_polarity
 
 NEG, NEU, POS = 0, 1, 2
 Row = tuple[str, int]
