@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MIROIR := $(BIN)/miroir
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status worker run demo-headless test test-unit lint clean
+.PHONY: help setup up down status worker run demo-headless bench eval test test-unit lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -42,6 +42,12 @@ run: up ## Set everything up and run the main job: the live pilot demo (Ctrl-C s
 
 demo-headless: up ## The demo without a screen: 2,000 events, then a JSON summary in .run/demo-summary.json
 	$(MIROIR) demo --events 2000 --rate 200 --exit-when-done --summary .run/demo-summary.json
+
+bench: up ## Benchmarks on the real stack (~10 min), each beside its baseline; JSON in bench/results/
+	$(MIROIR) bench
+
+eval: setup ## How right the analysis is on ../shared/data, beside plain TextBlob
+	$(MIROIR) eval
 
 test: setup ## Run all tests; starts the stack itself when it is not up
 	$(BIN)/pytest

@@ -34,6 +34,7 @@ from processors.simulate import simulate
 from schemas import codec_for_topic
 
 SURVEY = codec_for_topic("survey-responses")
+STALL_SECONDS = 60.0
 
 
 @dataclass
@@ -133,22 +134,34 @@ def _counted(urls: list[str]) -> int:
     return sum(int(fetch(url, "/counters/")["in"]) for url in urls)
 
 
-def pipeline_throughput(settings: Settings, topic: str, count: int, workers: int, console: Console,
+def pipeline_throughput(settings: Settings, values: list[bytes], workers: int, console: Console,
                         on_progress: Callable[[int, list[str]], None] | None = None) -> float:
-    """Events/s of real workers reading `topic` from its start until every event is counted."""
+    """Events/s of real workers taking `values` until every one is counted.
+
+    The workers start on a fresh topic and the events are produced once the group is
+    stable: a worker joining mid-stream would measure a rebalance, not the pipeline."""
+    from infra.topics import ensure_topics
+
+    topic = f"bench-pipeline-{uuid.uuid4().hex[:8]}"
+    ensure_topics(settings, [topic])
     env = {"MIROIR_SURVEY_TOPIC": topic, "MIROIR_AUTO_OFFSET_RESET": "earliest"}
     with pilot_workers(settings, Console(quiet=True), count=workers, env=env) as urls:
+        produce_topic(settings, topic, values, console)
         started = None
-        seen = 0
-        while seen < count:
-            seen = _counted(urls)
+        seen, progress_at = 0, time.monotonic()
+        while seen < len(values):
+            now_seen = _counted(urls)
+            if now_seen != seen:
+                seen, progress_at = now_seen, time.monotonic()
             if seen and started is None:
                 started = time.perf_counter()
             if on_progress:
                 on_progress(seen, urls)
+            if time.monotonic() - progress_at > STALL_SECONDS:
+                raise RuntimeError(f"the pipeline stalled at {seen} of {len(values)} events")
             time.sleep(0.2)
         assert started is not None
-        return count / (time.perf_counter() - started)
+        return len(values) / (time.perf_counter() - started)
 
 
 def latency_at(settings: Settings, rate: int, seconds: float) -> dict[str, Any]:
@@ -242,10 +255,9 @@ def scorer(texts: list[str]) -> dict[str, float]:
 
 def memory(settings: Settings, steps: tuple[int, ...], console: Console) -> dict[str, Any]:
     """Worker RSS after each step of a long stream whose event times span more than the long window."""
-    topic = f"bench-memory-{uuid.uuid4().hex[:8]}"
     total = steps[-1]
     span = 40 * 86400.0  # past the 30-day window, so buckets expire
-    produce_topic(settings, topic, survey_events(total, 5, time.time() - span, total / span), console)
+    values = survey_events(total, 5, time.time() - span, total / span)
     readings: dict[str, float] = {}
 
     def sample(seen: int, urls: list[str]) -> None:
@@ -254,7 +266,7 @@ def memory(settings: Settings, steps: tuple[int, ...], console: Console) -> dict
                 readings[str(step)] = fetch(urls[0], "/counters/")["rss_mib"]
                 console.print(f"bench: RSS after {step} events: {readings[str(step)]} MiB")
 
-    pipeline_throughput(settings, topic, total, 1, console, on_progress=sample)
+    pipeline_throughput(settings, values, 1, console, on_progress=sample)
     last, before = readings[str(steps[-1])], readings[str(steps[-2])] if len(steps) > 1 else None
     return {"rss_mib": readings, "growth_last_step": round(last / before - 1, 3) if before else None}
 
@@ -269,18 +281,19 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                                "events": options.events}
     topic = f"bench-{uuid.uuid4().hex[:8]}"
-    produce_topic(settings, topic, survey_events(options.events, 1, time.time(), 1000.0), console)
+    values = survey_events(options.events, 1, time.time(), 1000.0)
+    produce_topic(settings, topic, values, console)
     console.print("bench: ceiling (aiokafka, decode only)...")
     results["ceiling_per_s"] = ceiling(settings, topic, options.events)
     console.print("bench: framework floor (bare faust agent, decode only)...")
     results["faust_floor_per_s"] = framework_floor(settings, topic, options.events)
     console.print("bench: pipeline (one real worker)...")
-    results["pipeline_per_s"] = pipeline_throughput(settings, topic, options.events, 1, console)
+    results["pipeline_per_s"] = pipeline_throughput(settings, values, 1, console)
     results["pipeline_vs_ceiling"] = results["pipeline_per_s"] / results["ceiling_per_s"]
     results["pipeline_vs_faust_floor"] = results["pipeline_per_s"] / results["faust_floor_per_s"]
     if options.scale_out:
         console.print("bench: scale-out (two workers, one group)...")
-        results["two_workers_per_s"] = pipeline_throughput(settings, topic, options.events, 2, console)
+        results["two_workers_per_s"] = pipeline_throughput(settings, values, 2, console)
         results["scale_out_ratio"] = results["two_workers_per_s"] / results["pipeline_per_s"]
     results["latency"] = []
     for rate in options.rates:

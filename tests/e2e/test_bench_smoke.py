@@ -1,0 +1,43 @@
+"""A small-N run of `miroir bench` and `miroir eval` (the full runs are `make bench`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from miroir.bench import BenchOptions, report, run_bench
+from miroir.evaluate import run_eval
+from miroir.settings import Settings
+
+SHARED_DATA = Path(os.environ.get("MIROIR_SHARED_DIR", Path(__file__).parents[2] / ".." / "shared")) / "data"
+
+
+def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Settings, tmp_path: Path) -> None:
+    options = BenchOptions(events=2000, rates=(100,), rate_seconds=3.0, memory_steps=(), scale_out=False,
+                           french_reviews=None, output=tmp_path)
+    results = run_bench(stack, options, Console(quiet=True))
+    path = report(results, Console(quiet=True), tmp_path)
+    saved = json.loads(path.read_text())
+    assert saved["machine"]["cores"] and saved["events"] == 2000
+    for figure in ("ceiling_per_s", "faust_floor_per_s", "pipeline_per_s"):
+        assert saved[figure] > 0
+    assert saved["pipeline_vs_faust_floor"] == saved["pipeline_per_s"] / saved["faust_floor_per_s"]
+    latency = saved["latency"][0]
+    assert latency["events"] == 300 and 0 < latency["mirror_p50_s"] <= latency["mirror_p99_s"]
+    assert latency["callbacks"] > 0 and latency["callback_p99_s"] > 0
+    assert saved["scorer"]["miroir_per_s"] > 0 and saved["scorer"]["textblob_fr_per_s"] > 0
+
+
+def test_a_small_eval_compares_with_textblob_on_the_shared_reviews() -> None:
+    french, airline = SHARED_DATA / "fr_ecommerce_reviews_certideal.csv", SHARED_DATA / "en_airline_reviews_ba.csv"
+    assert french.exists() and airline.exists(), f"the shared reviews are missing under {SHARED_DATA}"
+    results = run_eval(french, airline, 300, lambda _: None)
+    fr = results["fr_customer_state"]
+    confusion = fr["miroir"]["confusion"]
+    assert fr["miroir"]["rows"] == 300 and sum(sum(row.values()) for row in confusion.values()) == 300
+    assert fr["miroir"]["binary_balanced_accuracy"] > fr["textblob"]["binary_balanced_accuracy"]
+    assert 0.5 < fr["tagged_share"] <= 1
+    assert set(results["en_per_step"]) == {"ground_service", "cabin_staff_service", "food_&_beverages", "seat_comfort"}
