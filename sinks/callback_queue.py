@@ -103,8 +103,16 @@ class CallbackQueue:
     async def _admit(self, requests: list[dict[str, Any]], keys: list[str], now: float) -> list[str]:
         async with self.client.pipeline(transaction=True) as pipe:
             await pipe.watch(*keys)
-            known = {r["callback_id"]: bool(await pipe.exists(callback_key(r["callback_id"]))) for r in requests}
-            customers = {r["customer_ref"]: await pipe.hgetall(customer_key(r["customer_ref"])) for r in requests}
+            # Read everything in one round trip; the WATCH above still voids the
+            # transaction if any of these keys changes before EXEC.
+            async with self.client.pipeline(transaction=False) as reads:
+                for request in requests:
+                    reads.exists(callback_key(request["callback_id"]))
+                for request in requests:
+                    reads.hgetall(customer_key(request["customer_ref"]))
+                found = await reads.execute()
+            known = {r["callback_id"]: bool(e) for r, e in zip(requests, found[: len(requests)], strict=True)}
+            customers = {r["customer_ref"]: c for r, c in zip(requests, found[len(requests) :], strict=True)}
             pipe.multi()
             decisions = []
             for request in requests:

@@ -61,7 +61,8 @@ def stream_ids(stack: Settings, site: str) -> list[str]:
 
 
 def test_admission_is_idempotent_and_one_open_callback_per_customer(stack: Settings, site: str) -> None:
-    first, same_customer = request(site, "cust-a"), request(site, "cust-a")
+    customer = f"cust-{uuid.uuid4().hex[:6]}"
+    first, same_customer = request(site, customer), request(site, customer)
     other = request(site)
     decisions = run(stack, lambda q: q.admit_batch([first, same_customer, other, first], NOW))
     assert decisions == ["admit", "customer_has_open_callback", "admit", "duplicate"]
