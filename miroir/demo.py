@@ -84,7 +84,7 @@ def pilot_workers(settings: Settings, console: Console, count: int = 1,
               pilot_env.get("MIROIR_STAFF_TOPIC", settings.pipeline.staff_topic))
     try:
         _wait_for_assignment(urls, workers, inputs, log_path, timeout=180)
-        console.print(f"worker: ready — mirror JSON at {urls[0]}/mirror/")
+        console.print(f"worker: ready — the live mirror page at {urls[0]}/ (JSON at {urls[0]}/mirror/)")
         yield urls
     finally:
         for worker in workers:
@@ -229,7 +229,7 @@ def _live(settings: Settings, options: DemoOptions, console: Console, url: str, 
                     header = Text(
                         f"sent {sent[0]}   in {counters['in']}   processed {counters['processed']}   "
                         f"dead-lettered {counters['dead_lettered']}   untagged {counters['untagged']}   "
-                        f"mirror JSON: {url}/mirror/"
+                        f"live page: {url}/"
                     )
                     live.update(Group(header, mirror_tables(mirror["states"], taxonomy)))
                 except WorkerUnavailable as error:
