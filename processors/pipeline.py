@@ -8,6 +8,8 @@ tally into `MirrorState` and `StepAlert` records. No I/O; time is passed in.
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +19,11 @@ from processors.mirror import Classification, alert_kinds, classify
 from processors.redact import redact
 from processors.states import customer_mention_polarity, staff_mention_polarity
 from processors.taxonomy import Taxonomy
-from processors.validation import event_seconds
+from processors.validation import Rejection, event_seconds
 from processors.windows import JourneyTally, SideView, WindowSpec
+from schemas.codec import AvroCodec, SerializationError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,25 @@ def observe_staff_feedback(
         )
         tagged, polarity = tagged or analysis.tagged, analysis.polarity
     return Observation(tagged, polarity)
+
+
+Check = Callable[[dict[str, Any], Taxonomy, float], Rejection | None]
+Observe = Callable[[dict[str, Any], PipelineConfig, dict[str, JourneyTally]], Observation]
+
+
+def take_input(raw: Any, codec: AvroCodec, check: Check, observe: Observe, config: PipelineConfig,
+               deltas: dict[str, JourneyTally], now: float) -> tuple[dict[str, Any] | None, Rejection | Observation]:
+    """Decode, check and observe one input. Never raises: whatever is wrong with it comes back
+    as a Rejection with its reason, for dead-letters."""
+    try:
+        record = codec.decode(raw)
+        rejection = check(record, config.taxonomy, now)
+        return record, rejection if rejection is not None else observe(record, config, deltas)
+    except SerializationError as error:
+        return None, Rejection(error.reason, str(error))
+    except Exception as error:  # a poison message must not stop the agent
+        log.exception("could not analyse an input")
+        return None, Rejection("other", f"{type(error).__name__}: {error}")
 
 
 def _millis(seconds: float) -> datetime:

@@ -19,11 +19,10 @@ from faust.types import EventT
 
 from miroir.settings import settings
 from processors.callbacks import callback_request
-from processors.pipeline import Observation, PipelineConfig, observe_staff_feedback, observe_survey_response
-from processors.taxonomy import Taxonomy
+from processors.pipeline import Check, Observation, Observe, observe_staff_feedback, observe_survey_response, take_input
 from processors.validation import Rejection, check_staff_feedback, check_survey_response
 from processors.windows import JourneyTally
-from schemas import AvroCodec, SerializationError, codec_for_topic
+from schemas import AvroCodec, codec_for_topic
 from streams.app import app
 from streams.config import pipeline_config
 from streams.metrics import CALLBACKS_REQUESTED, LATENCY, record_counts
@@ -38,8 +37,6 @@ from streams.topics import (
 
 log = logging.getLogger(__name__)
 
-Check = Callable[[dict[str, Any], Taxonomy, float], Rejection | None]
-Observe = Callable[[dict[str, Any], PipelineConfig, dict[str, JourneyTally]], Observation]
 Then = Callable[[dict[str, Any], Observation, float], Awaitable[None]]
 
 
@@ -83,27 +80,13 @@ async def analyse_batch(
     for event in events:
         counts["in"] += 1
         LATENCY.observe(max(now - event.message.timestamp, 0.0))
-        observation: Observation | None = None
-        try:
-            record = codec.decode(event.value)
-            rejection = check(record, config.taxonomy, now)
-            if rejection is None:
-                observation = observe(record, config, deltas)
-        except SerializationError as error:
-            rejection = Rejection(error.reason, str(error))
-        except Exception as error:  # a poison message must not stop the agent
-            log.exception(
-                "could not analyse %s:%s@%s",
-                event.message.topic,
-                event.message.partition,
-                event.message.offset,
-            )
-            rejection = Rejection("other", f"{type(error).__name__}: {error}")
-        if observation is None:
-            assert rejection is not None
-            await send_dead_letter(event, rejection, now)
-            counts[f"dead:{rejection.reason}"] += 1
+        record, outcome = take_input(event.value, codec, check, observe, config, deltas, now)
+        if isinstance(outcome, Rejection):
+            await send_dead_letter(event, outcome, now)
+            counts[f"dead:{outcome.reason}"] += 1
             continue
+        observation = outcome
+        assert record is not None
         counts["processed"] += 1
         produced.setdefault(record.get("journey_id") or "*", []).append(event.message.timestamp)
         counts["untagged"] += not observation.tagged
