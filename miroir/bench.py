@@ -50,12 +50,24 @@ class BenchOptions:
 
 
 def machine() -> dict[str, Any]:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal")), "0")
-    return {"cpu": model, "cores": os.cpu_count(), "memory_gib": round(int(memory) / 2**20, 1),
-            "python": platform.python_version(), "platform": platform.platform()}
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0"
+    )
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(memory) / 2**20, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def survey_events(count: int, seed: int, start: float, rate: float) -> list[bytes]:
@@ -89,8 +101,13 @@ def produce_topic(settings: Settings, topic: str, values: list[bytes], console: 
 async def _ceiling(settings: Settings, topic: str, count: int) -> float:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
-                                auto_offset_reset="earliest", group_id=None, max_partition_fetch_bytes=4 << 20)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        group_id=None,
+        max_partition_fetch_bytes=4 << 20,
+    )
     await consumer.start()
     try:
         # produce_topic created the topic with the settings' partition count.
@@ -116,10 +133,16 @@ def ceiling(settings: Settings, topic: str, count: int) -> float:
 
 
 def framework_floor(settings: Settings, topic: str, count: int) -> float:
-    env = {**os.environ, "FLOOR_TOPIC": topic, "FLOOR_COUNT": str(count),
-           "FLOOR_APP": f"miroir-floor-{uuid.uuid4().hex[:8]}", "FLOOR_DATADIR": f"/tmp/miroir-floor-{os.getpid()}"}
-    result = subprocess.run([sys.executable, "-m", "miroir.bench_floor"], env=env, capture_output=True,
-                            text=True, timeout=1800)
+    env = {
+        **os.environ,
+        "FLOOR_TOPIC": topic,
+        "FLOOR_COUNT": str(count),
+        "FLOOR_APP": f"miroir-floor-{uuid.uuid4().hex[:8]}",
+        "FLOOR_DATADIR": f"/tmp/miroir-floor-{os.getpid()}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "miroir.bench_floor"], env=env, capture_output=True, text=True, timeout=1800
+    )
     # faust routes print() through its logger, so the figure may be on either stream.
     found = re.search(r"FLOOR ([\d.]+)", result.stdout + result.stderr)
     if found:
@@ -134,8 +157,13 @@ def _counted(urls: list[str]) -> int:
     return sum(int(fetch(url, "/counters/")["in"]) for url in urls)
 
 
-def pipeline_throughput(settings: Settings, values: list[bytes], workers: int, console: Console,
-                        on_progress: Callable[[int, list[str]], None] | None = None) -> float:
+def pipeline_throughput(
+    settings: Settings,
+    values: list[bytes],
+    workers: int,
+    console: Console,
+    on_progress: Callable[[int, list[str]], None] | None = None,
+) -> float:
     """Events/s of real workers taking `values` until every one is counted.
 
     The workers start on a fresh topic and the events are produced once the group is
@@ -200,10 +228,18 @@ def latency_at(settings: Settings, rate: int, seconds: float) -> dict[str, Any]:
         client.close()
         mirror = fetch(urls[0], "/latency/")
     callbacks = sorted(seen_at[k] - sent_at[k] for k in seen_at)
-    return {"offered_per_s": rate, "events": total, "mirror_p50_s": mirror["p50"], "mirror_p95_s": mirror["p95"],
-            "mirror_p99_s": mirror["p99"], "callbacks": len(callbacks), **{
-                f"callback_p{q}_s": callbacks[min(len(callbacks) - 1, len(callbacks) * q // 100)] if callbacks else None
-                for q in (50, 95, 99)}}
+    return {
+        "offered_per_s": rate,
+        "events": total,
+        "mirror_p50_s": mirror["p50"],
+        "mirror_p95_s": mirror["p95"],
+        "mirror_p99_s": mirror["p99"],
+        "callbacks": len(callbacks),
+        **{
+            f"callback_p{q}_s": callbacks[min(len(callbacks) - 1, len(callbacks) * q // 100)] if callbacks else None
+            for q in (50, 95, 99)
+        },
+    }
 
 
 def _poll_callbacks(client: Any, sent_at: dict[str, float], seen_at: dict[str, float]) -> None:
@@ -227,11 +263,17 @@ def french_texts(path: Path | None, limit: int = 3000) -> list[str]:
 
     if path and path.exists():
         with path.open(encoding="utf-8") as source:
-            texts = [f"{r['Titre commentaire']}. {r['Commentaire']}" for r in csv.DictReader(source)
-                     if r["Commentaire"].strip()]
+            texts = [
+                f"{r['Titre commentaire']}. {r['Commentaire']}"
+                for r in csv.DictReader(source)
+                if r["Commentaire"].strip()
+            ]
         return texts[:limit]
-    return [e.record["verbatim"] for e in simulate(1, 0, limit * 2, 1.0, staff_share=0.0)
-            if e.record.get("language") != "en"][:limit]
+    return [
+        e.record["verbatim"]
+        for e in simulate(1, 0, limit * 2, 1.0, staff_share=0.0)
+        if e.record.get("language") != "en"
+    ][:limit]
 
 
 def scorer(texts: list[str]) -> dict[str, float]:
@@ -278,8 +320,11 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     from infra.stack import up
 
     up(settings, echo=lambda _: None)
-    results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-                               "events": options.events}
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "events": options.events,
+    }
     topic = f"bench-{uuid.uuid4().hex[:8]}"
     values = survey_events(options.events, 1, time.time(), 1000.0)
     produce_topic(settings, topic, values, console)
@@ -311,28 +356,43 @@ def report(results: dict[str, Any], console: Console, output: Path) -> Path:
     table = Table("measure", "figure", "baseline / ratio", title="Miroir bench", title_justify="left")
     table.add_row("ceiling: aiokafka consumer, decode only", f"{results['ceiling_per_s']:,.0f} events/s", "")
     table.add_row("floor: bare faust agent, decode only", f"{results['faust_floor_per_s']:,.0f} events/s", "")
-    table.add_row("pipeline: one worker", f"{results['pipeline_per_s']:,.0f} events/s",
-                  f"{results['pipeline_vs_faust_floor']:.0%} of faust floor, "
-                  f"{results['pipeline_vs_ceiling']:.1%} of ceiling")
+    table.add_row(
+        "pipeline: one worker",
+        f"{results['pipeline_per_s']:,.0f} events/s",
+        f"{results['pipeline_vs_faust_floor']:.0%} of faust floor, {results['pipeline_vs_ceiling']:.1%} of ceiling",
+    )
     if "two_workers_per_s" in results:
-        table.add_row("pipeline: two workers", f"{results['two_workers_per_s']:,.0f} events/s",
-                      f"×{results['scale_out_ratio']:.2f} vs one")
+        table.add_row(
+            "pipeline: two workers",
+            f"{results['two_workers_per_s']:,.0f} events/s",
+            f"×{results['scale_out_ratio']:.2f} vs one",
+        )
     for lat in results["latency"]:
         fmt = lambda v: "-" if v is None else f"{v * 1000:.0f}"  # noqa: E731
-        table.add_row(f"latency at {lat['offered_per_s']}/s, produce → mirror",
-                      f"p50 {fmt(lat['mirror_p50_s'])} / p95 {fmt(lat['mirror_p95_s'])} / "
-                      f"p99 {fmt(lat['mirror_p99_s'])} ms", "")
-        table.add_row(f"latency at {lat['offered_per_s']}/s, produce → callback in Redis",
-                      f"p50 {fmt(lat['callback_p50_s'])} / p95 {fmt(lat['callback_p95_s'])} / "
-                      f"p99 {fmt(lat['callback_p99_s'])} ms", f"{lat['callbacks']} callbacks")
+        table.add_row(
+            f"latency at {lat['offered_per_s']}/s, produce → mirror",
+            f"p50 {fmt(lat['mirror_p50_s'])} / p95 {fmt(lat['mirror_p95_s'])} / p99 {fmt(lat['mirror_p99_s'])} ms",
+            "",
+        )
+        table.add_row(
+            f"latency at {lat['offered_per_s']}/s, produce → callback in Redis",
+            f"p50 {fmt(lat['callback_p50_s'])} / p95 {fmt(lat['callback_p95_s'])} / "
+            f"p99 {fmt(lat['callback_p99_s'])} ms",
+            f"{lat['callbacks']} callbacks",
+        )
     s = results["scorer"]
-    table.add_row("scorer: Miroir analysis (language, steps, per-step polarity)",
-                  f"{s['miroir_per_s']:,.0f} verbatims/s",
-                  f"×{s['ratio']:.1f} vs TextBlob-fr ({s['textblob_fr_per_s']:,.0f}/s)")
+    table.add_row(
+        "scorer: Miroir analysis (language, steps, per-step polarity)",
+        f"{s['miroir_per_s']:,.0f} verbatims/s",
+        f"×{s['ratio']:.1f} vs TextBlob-fr ({s['textblob_fr_per_s']:,.0f}/s)",
+    )
     if "memory" in results:
         m = results["memory"]
-        table.add_row("worker RSS", " → ".join(f"{k}: {v} MiB" for k, v in m["rss_mib"].items()),
-                      f"last step +{m['growth_last_step']:.1%}" if m["growth_last_step"] is not None else "")
+        table.add_row(
+            "worker RSS",
+            " → ".join(f"{k}: {v} MiB" for k, v in m["rss_mib"].items()),
+            f"last step +{m['growth_last_step']:.1%}" if m["growth_last_step"] is not None else "",
+        )
     console.print(table)
     output.mkdir(parents=True, exist_ok=True)
     path = output / f"{results['date'][:19].replace(':', '')}.json"

@@ -14,9 +14,15 @@ from miroir.settings import settings
 from schemas import codec_for_topic
 
 COUNT = int(os.environ["FLOOR_COUNT"])
-app = faust.App(os.environ["FLOOR_APP"], broker=settings.kafka.faust_broker, store="memory://",
-                processing_guarantee="at_least_once", consumer_auto_offset_reset="earliest",
-                web_enabled=False, datadir=os.environ["FLOOR_DATADIR"])
+app = faust.App(
+    os.environ["FLOOR_APP"],
+    broker=settings.kafka.faust_broker,
+    store="memory://",
+    processing_guarantee="at_least_once",
+    consumer_auto_offset_reset="earliest",
+    web_enabled=False,
+    datadir=os.environ["FLOOR_DATADIR"],
+)
 events_topic = app.topic(os.environ["FLOOR_TOPIC"], value_type=bytes, value_serializer="raw")
 survey_response = codec_for_topic("survey-responses")
 

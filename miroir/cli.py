@@ -208,27 +208,36 @@ def bench(
     rate_seconds: float = typer.Option(20.0, help="How long each offered rate runs"),
     memory_steps: str = typer.Option("100000,500000,1000000", help="RSS checkpoints; empty to skip"),
     scale_out: bool = typer.Option(True, help="Also measure two workers in one group"),
-    french_reviews: Path = typer.Option(Path("../shared/data/fr_ecommerce_reviews_certideal.csv"),
-                                        help="French reviews for the scorer measure"),
+    french_reviews: Path = typer.Option(
+        Path("../shared/data/fr_ecommerce_reviews_certideal.csv"), help="French reviews for the scorer measure"
+    ),
     output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
 ) -> None:
     """Benchmarks on the real local stack, each against a baseline measured in the same run."""
     from miroir.bench import BenchOptions, report, run_bench
 
     options = BenchOptions(
-        events=events, rates=tuple(int(r) for r in rates.split(",") if r),
-        rate_seconds=rate_seconds, memory_steps=tuple(int(s) for s in memory_steps.split(",") if s),
-        scale_out=scale_out, french_reviews=french_reviews, output=output,
+        events=events,
+        rates=tuple(int(r) for r in rates.split(",") if r),
+        rate_seconds=rate_seconds,
+        memory_steps=tuple(int(s) for s in memory_steps.split(",") if s),
+        scale_out=scale_out,
+        french_reviews=french_reviews,
+        output=output,
     )
     report(run_bench(settings, options, console), console, output)
 
 
 @app.command("eval")
 def evaluate(
-    french: Path = typer.Option(Path("../shared/data/fr_ecommerce_reviews_certideal.csv"),
-                                help="French reviews with 1-5 stars (Certideal export)"),
-    airline: Path = typer.Option(Path("../shared/data/en_airline_reviews_ba.csv"),
-                                 help="English airline reviews with 1-10 ratings and sub-ratings"),
+    french: Path = typer.Option(
+        Path("../shared/data/fr_ecommerce_reviews_certideal.csv"),
+        help="French reviews with 1-5 stars (Certideal export)",
+    ),
+    airline: Path = typer.Option(
+        Path("../shared/data/en_airline_reviews_ba.csv"),
+        help="English airline reviews with 1-10 ratings and sub-ratings",
+    ),
     limit: int = typer.Option(100_000, help="At most this many rows of each file"),
     output: Path | None = typer.Option(None, help="Also write the figures here as JSON"),
     all_rows: bool = typer.Option(False, "--all-rows", help="Include the rows the models were trained on"),
@@ -239,8 +248,9 @@ def evaluate(
     from miroir.evaluate import run_eval
 
     try:
-        results = run_eval(french, airline, limit, lambda line: console.print(f"eval: {line}"),
-                           held_out_only=not all_rows)
+        results = run_eval(
+            french, airline, limit, lambda line: console.print(f"eval: {line}"), held_out_only=not all_rows
+        )
     except FileNotFoundError as error:
         _fail(str(error))
     console.print(eval_tables(results))
@@ -250,20 +260,25 @@ def evaluate(
 
 
 def eval_tables(results: dict[str, Any]) -> Table:
-    table = Table("data", "measure", "Miroir", "plain TextBlob", title=f"Miroir eval ({results['rows']})",
-                  title_justify="left")
+    table = Table(
+        "data", "measure", "Miroir", "plain TextBlob", title=f"Miroir eval ({results['rows']})", title_justify="left"
+    )
     for key, label in (("fr_customer_state", "French reviews"), ("en_customer_state", "English airline reviews")):
         if key not in results:
             continue
         mine, base = results[key]["miroir"], results[key]["textblob"]
         for measure in ("binary_balanced_accuracy", "accuracy", "macro_f1"):
-            table.add_row(f"{label} ({mine['rows']})", f"customer state: {measure}", str(mine[measure]),
-                          str(base[measure]))
+            table.add_row(
+                f"{label} ({mine['rows']})", f"customer state: {measure}", str(mine[measure]), str(base[measure])
+            )
         table.add_row(label, "tagged with a step", f"{results[key]['tagged_share']:.0%}", "-")
     for column, f in results.get("en_per_step", {}).items():
-        table.add_row(f"airline: {column} ({f['mentions']})", "sign agreement / Spearman",
-                      f"{f['miroir_sign_agreement']} / {f['miroir_spearman']}",
-                      f"{f['textblob_whole_text_sign_agreement']} / {f['textblob_whole_text_spearman']} (whole text)")
+        table.add_row(
+            f"airline: {column} ({f['mentions']})",
+            "sign agreement / Spearman",
+            f"{f['miroir_sign_agreement']} / {f['miroir_spearman']}",
+            f"{f['textblob_whole_text_sign_agreement']} / {f['textblob_whole_text_spearman']} (whole text)",
+        )
     return table
 
 

@@ -54,8 +54,9 @@ def _free_port(preferred: int) -> int:
 
 
 @contextmanager
-def pilot_workers(settings: Settings, console: Console, count: int = 1,
-                  env: dict[str, str] | None = None) -> Iterator[list[str]]:
+def pilot_workers(
+    settings: Settings, console: Console, count: int = 1, env: dict[str, str] | None = None
+) -> Iterator[list[str]]:
     """Start `count` workers of one fresh pilot (one app id); yield their URLs once together they
     own every input partition. `env` overrides settings (e.g. MIROIR_SURVEY_TOPIC)."""
     app_id = f"{settings.pipeline.app_id}-pilot-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 1000}"
@@ -75,13 +76,24 @@ def pilot_workers(settings: Settings, console: Console, count: int = 1,
         for i in range(count):
             port = _free_port(settings.pipeline.web_port + i)
             urls.append(f"http://localhost:{port}")
-            worker_env = {**pilot_env, "MIROIR_WEB_PORT": str(port),
-                          "MIROIR_DATA_DIR": str(settings.stack.run_dir / "worker" / f"{app_id}-{i}")}
-            workers.append(subprocess.Popen([sys.executable, "-m", "miroir.cli", "worker", "-l", "warn"],
-                                            env=worker_env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True))
-    inputs = (pilot_env.get("MIROIR_SURVEY_TOPIC", settings.pipeline.survey_topic),
-              pilot_env.get("MIROIR_STAFF_TOPIC", settings.pipeline.staff_topic))
+            worker_env = {
+                **pilot_env,
+                "MIROIR_WEB_PORT": str(port),
+                "MIROIR_DATA_DIR": str(settings.stack.run_dir / "worker" / f"{app_id}-{i}"),
+            }
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "miroir.cli", "worker", "-l", "warn"],
+                    env=worker_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    inputs = (
+        pilot_env.get("MIROIR_SURVEY_TOPIC", settings.pipeline.survey_topic),
+        pilot_env.get("MIROIR_STAFF_TOPIC", settings.pipeline.staff_topic),
+    )
     try:
         _wait_for_assignment(urls, workers, inputs, log_path, timeout=180)
         console.print(f"worker: ready — the live mirror page at {urls[0]}/ (JSON at {urls[0]}/mirror/)")
@@ -104,16 +116,18 @@ def pilot_worker(settings: Settings, console: Console) -> Iterator[str]:
         yield urls[0]
 
 
-def _wait_for_assignment(urls: list[str], workers: list[subprocess.Popen[bytes]], inputs: tuple[str, ...],
-                         log: Path, timeout: float) -> None:
+def _wait_for_assignment(
+    urls: list[str], workers: list[subprocess.Popen[bytes]], inputs: tuple[str, ...], log: Path, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(worker.poll() is not None for worker in workers):
             raise RuntimeError(f"a worker exited; see {log}")
         try:
             assigned = [a for url in urls for a in fetch(url, "/counters/", timeout=2).get("assigned", [])]
-            if all(sum(a.startswith(topic + ":") for a in assigned) >= 1 for topic in inputs) \
-                    and all(fetch(url, "/counters/", timeout=2).get("assigned") for url in urls):
+            if all(sum(a.startswith(topic + ":") for a in assigned) >= 1 for topic in inputs) and all(
+                fetch(url, "/counters/", timeout=2).get("assigned") for url in urls
+            ):
                 return
         except WorkerUnavailable:
             pass

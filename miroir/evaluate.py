@@ -21,8 +21,12 @@ from processors.sentiment import held_out, textblob_polarity
 from processors.taxonomy import load_taxonomy
 
 STATES = ("dissatisfied", "neutral", "enchanted")
-SUB_RATINGS = {"ground_service": "ground_service", "cabin_staff_service": "cabin_staff_service",
-               "food_&_beverages": "food_beverages", "seat_comfort": "seat_comfort"}
+SUB_RATINGS = {
+    "ground_service": "ground_service",
+    "cabin_staff_service": "cabin_staff_service",
+    "food_&_beverages": "food_beverages",
+    "seat_comfort": "seat_comfort",
+}
 MIROIR_MARGIN, TEXTBLOB_MARGIN = 0.33, 0.1  # |polarity| below: neutral (each scorer's best on held-out data)
 
 
@@ -89,9 +93,11 @@ def customer_states(rows: list[tuple[str, str]], journey: str, language: str) ->
     truth = [state for _, state in rows]
     analyses = [analyse(text, taxonomy.journeys[journey], language) for text, _ in rows]
     baseline = [textblob_polarity(text, language) for text, _ in rows]
-    return {"miroir": classification(truth, [a.polarity for a in analyses], MIROIR_MARGIN),
-            "textblob": classification(truth, baseline, TEXTBLOB_MARGIN),
-            "tagged_share": round(sum(a.tagged for a in analyses) / len(analyses), 3)}
+    return {
+        "miroir": classification(truth, [a.polarity for a in analyses], MIROIR_MARGIN),
+        "textblob": classification(truth, baseline, TEXTBLOB_MARGIN),
+        "tagged_share": round(sum(a.tagged for a in analyses) / len(analyses), 3),
+    }
 
 
 def per_step(airline_rows: list[dict[str, str]]) -> dict[str, Any]:
@@ -114,7 +120,8 @@ def per_step(airline_rows: list[dict[str, str]]) -> dict[str, Any]:
             "textblob_whole_text_sign_agreement": _agreement([(b, r) for _, b, r in polar]),
             "miroir_spearman": _spearman([m for m, _, _ in found], [float(r) for *_, r in found]) if found else None,
             "textblob_whole_text_spearman": _spearman([b for _, b, _ in found], [float(r) for *_, r in found])
-            if found else None,
+            if found
+            else None,
         }
     return out
 
@@ -132,14 +139,18 @@ def _airline_text(row: dict[str, str]) -> str:
     return f"{row['header'].strip(chr(34) + '“”')}. {row['content']}"
 
 
-def run_eval(french: Path, airline: Path, limit: int, progress: Callable[[str], None],
-             held_out_only: bool = True) -> dict[str, Any]:
+def run_eval(
+    french: Path, airline: Path, limit: int, progress: Callable[[str], None], held_out_only: bool = True
+) -> dict[str, Any]:
     """`held_out_only`: only the rows the sentiment models were not trained on."""
     results: dict[str, Any] = {"rows": "held-out only (never trained on)" if held_out_only else "all rows"}
     if french.exists():
         progress(f"French reviews: {french}")
-        rows = [(f"{r['Titre commentaire']}. {r['Commentaire']}".strip(" ."), stars_state(int(r["Note client"]), 5))
-                for r in _read(french) if r["Commentaire"].strip() and r["Note client"].isdigit()]
+        rows = [
+            (f"{r['Titre commentaire']}. {r['Commentaire']}".strip(" ."), stars_state(int(r["Note client"]), 5))
+            for r in _read(french)
+            if r["Commentaire"].strip() and r["Note client"].isdigit()
+        ]
         rows = [row for row in rows if not held_out_only or held_out(row[0])][:limit]
         results["fr_customer_state"] = customer_states(rows, "phone_shop", "fr")
     if airline.exists():

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 
+from miroir.settings import settings
 from processors.mirror import LABELS
 from processors.taxonomy import Taxonomy
 
@@ -30,8 +31,11 @@ class WorkerUnavailable(RuntimeError):
 
 
 def fetch(url: str, path: str, timeout: float = 5.0) -> dict[str, Any]:
+    request = urllib.request.Request(url.rstrip("/") + path)
+    if settings.pipeline.web_token:
+        request.add_header("Authorization", f"Bearer {settings.pipeline.web_token.get_secret_value()}")
     try:
-        with urllib.request.urlopen(url.rstrip("/") + path, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return dict(json.load(response))
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise WorkerUnavailable(

@@ -145,6 +145,7 @@ class PipelineSettings(BaseSettings):
     store: str = "memory://"
     web_host: str = "localhost"
     web_port: int = 6066
+    web_token: SecretStr | None = None
     data_dir: Path = Path(".run/worker")
     live_window: float = 3600.0
     live_step: float = 300.0

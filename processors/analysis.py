@@ -53,7 +53,7 @@ def analyse(text: str, journey: Journey, language: str | None = None, measuremen
         spans = split_between(clause.text, sorted(first_cue.values()))
         for step_id, (start, end) in zip(steps, spans, strict=True):
             per_step.setdefault(step_id, []).append(score(clause.start + start, clause.start + end))
-            shown = text[clause.start:clause.end] if same_places else clause.text
+            shown = text[clause.start : clause.end] if same_places else clause.text
             evidence.setdefault(step_id, shown.strip()[:EVIDENCE_CHARS])
     whole = score(0, len(folded))
     found = [StepPolarity(step, sum(p) / len(p), True, evidence[step]) for step, p in per_step.items()]

@@ -98,8 +98,15 @@ Check = Callable[[dict[str, Any], Taxonomy, float], Rejection | None]
 Observe = Callable[[dict[str, Any], PipelineConfig, dict[str, JourneyTally]], Observation]
 
 
-def take_input(raw: Any, codec: AvroCodec, check: Check, observe: Observe, config: PipelineConfig,
-               deltas: dict[str, JourneyTally], now: float) -> tuple[dict[str, Any] | None, Rejection | Observation]:
+def take_input(
+    raw: Any,
+    codec: AvroCodec,
+    check: Check,
+    observe: Observe,
+    config: PipelineConfig,
+    deltas: dict[str, JourneyTally],
+    now: float,
+) -> tuple[dict[str, Any] | None, Rejection | Observation]:
     """Decode, check and observe one input. Never raises: whatever is wrong with it comes back
     as a Rejection with its reason, for dead-letters."""
     try:

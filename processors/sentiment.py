@@ -76,11 +76,13 @@ class LinearSentiment:
         """The known features of folded text with their places and weights, looked up once so that
         any span of it can be scored without reading it again (see `span_polarity`)."""
         weights = self.weights
-        return sorted(((f, s, e, weights[f]) for f, s, e in feature_spans(folded) if f in weights),
-                      key=lambda item: item[1])
+        return sorted(
+            ((f, s, e, weights[f]) for f, s, e in feature_spans(folded) if f in weights), key=lambda item: item[1]
+        )
 
-    def span_polarity(self, weighed: list[tuple[str, int, int, tuple[float, float, float]]],
-                      start: int = 0, end: int | None = None) -> float:
+    def span_polarity(
+        self, weighed: list[tuple[str, int, int, tuple[float, float, float]]], start: int = 0, end: int | None = None
+    ) -> float:
         first = bisect.bisect_left(weighed, start, key=lambda item: item[1])
         chosen: dict[str, tuple[float, float, float]] = {}
         for feature, s, e, w in itertools.islice(weighed, first, None):
@@ -91,9 +93,11 @@ class LinearSentiment:
         neg, _, pos = self.probabilities_of(set(chosen), chosen)
         return pos - neg
 
-    def probabilities_of(self, found: set[str],
-                         known_weights: dict[str, tuple[float, float, float]] | None = None,
-                         ) -> tuple[float, float, float]:
+    def probabilities_of(
+        self,
+        found: set[str],
+        known_weights: dict[str, tuple[float, float, float]] | None = None,
+    ) -> tuple[float, float, float]:
         neg = neu = pos = 0.0
         known = 0
         lookup = known_weights if known_weights is not None else self.weights

@@ -33,6 +33,16 @@ PREFIX = "miroir:"
 DUE = f"{PREFIX}cb:due"
 SITES = f"{PREFIX}cb:sites"
 SUPPRESSED = f"{PREFIX}cb:suppressed"
+SITE_STEPS = f"{PREFIX}cb:site_steps"  # every "site|step" with a due-time set of its own
+
+
+def site_step(site: str, step: str | None) -> str:
+    return f"{site}|{step or '-'}"
+
+
+def site_step_due(site: str, step: str | None) -> str:
+    """Unresolved callbacks of one site and step by due time: open and overdue counts in O(1)."""
+    return f"{DUE}:{site_step(site, step)}"
 
 
 def callback_key(callback_id: str) -> str:
@@ -135,6 +145,8 @@ class CallbackQueue:
         pipe.hset(callback_key(callback), mapping={**_flatten(request), "status": "open"})
         pipe.hset(customer_key(request["customer_ref"]), "open", callback)
         pipe.zadd(DUE, {callback: epoch(request["due_at"])})
+        pipe.zadd(site_step_due(site, request.get("step_id")), {callback: epoch(request["due_at"])})
+        pipe.sadd(SITE_STEPS, site_step(site, request.get("step_id")))
         pipe.sadd(SITES, site)
         pipe.xadd(site_stream(site), {"callback_id": callback})
         await self._history(pipe, callback, "created", "pipeline", now, priority=request["priority"])
@@ -189,6 +201,7 @@ class CallbackQueue:
             pipe.hdel(customer_key(request["customer_ref"]), "open")
             pipe.hset(customer_key(request["customer_ref"]), "closed_at", str(now))
             pipe.zrem(DUE, callback)
+            pipe.zrem(site_step_due(request["site"], request.get("step_id")), callback)
             if request.get("entry_id"):
                 pipe.xack(site_stream(request["site"]), GROUP, request["entry_id"])
             await self._history(pipe, callback, "resolved", manager, now, outcome=outcome)
@@ -262,11 +275,10 @@ class CallbackQueue:
 
     async def open_counts(self, now: float) -> dict[str, dict[str, int]]:
         """Per 'site|step': open and overdue callbacks."""
-        counts: dict[str, dict[str, int]] = {}
-        for callback, due in await self.client.zrange(DUE, 0, -1, withscores=True):
-            request = await self.client.hmget(callback_key(callback), ["site", "step_id"])
-            key = f"{request[0]}|{request[1] or '-'}"
-            cell = counts.setdefault(key, {"open": 0, "overdue": 0})
-            cell["open"] += 1
-            cell["overdue"] += int(now > due)
-        return counts
+        keys = sorted(await self.client.smembers(SITE_STEPS))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zcard(f"{DUE}:{key}")
+                pipe.zcount(f"{DUE}:{key}", "-inf", f"({now}")
+            found = await pipe.execute()
+        return {key: {"open": found[2 * i], "overdue": found[2 * i + 1]} for i, key in enumerate(keys)}

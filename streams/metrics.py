@@ -62,9 +62,11 @@ LATENCY = Histogram(
 )
 
 
-MIRROR_LATENCY = Histogram("miroir_produce_to_mirror_seconds",
-                           "From an input's Kafka timestamp to the mirror that counts it",
-                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+MIRROR_LATENCY = Histogram(
+    "miroir_produce_to_mirror_seconds",
+    "From an input's Kafka timestamp to the mirror that counts it",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 # The latest latencies themselves, for exact percentiles in `miroir bench` (GET /latency/).
 recent_mirror_latencies: deque[float] = deque(maxlen=200_000)
 

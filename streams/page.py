@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web as aiohttp_web
 from faust import web
 
+from streams.access import requires_token
 from streams.app import app
 from streams.config import pipeline_config
 
@@ -35,6 +36,7 @@ def journeys() -> dict[str, Any]:
 
 
 @app.page("/")
+@requires_token
 async def mirror_page(self: web.View, request: web.Request) -> web.Response:
     return self.html(_asset("index.html"))
 
@@ -47,11 +49,13 @@ async def static_asset(self: web.View, request: web.Request, name: str) -> web.R
 
 
 @app.page("/journeys/")
+@requires_token
 async def journeys_view(self: web.View, request: web.Request) -> web.Response:
     return self.json(journeys())
 
 
 @app.page("/events/")
+@requires_token
 async def mirror_events(self: web.View, request: web.Request) -> Any:
     """Server-sent events: the mirror read-out whenever it changes (checked every second)."""
     from streams.views import mirror_readout

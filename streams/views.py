@@ -11,6 +11,7 @@ from faust import web
 
 from processors.pipeline import evaluate
 from processors.windows import JourneyTally
+from streams.access import requires_token
 from streams.app import app
 from streams.callbacks import callback_figures
 from streams.config import pipeline_config
@@ -56,20 +57,24 @@ async def mirror_readout() -> dict[str, Any]:
 
 
 @app.page("/mirror/")
+@requires_token
 async def mirror_view(self: web.View, request: web.Request) -> web.Response:
     return self.json(await mirror_readout())
 
 
 @app.page("/latency/")
+@requires_token
 async def latency_view(self: web.View, request: web.Request) -> web.Response:
     """Produce -> mirror latencies seen by this worker: count and percentiles (seconds)."""
     samples = sorted(recent_mirror_latencies)
-    quantiles = {f"p{q}": samples[min(len(samples) - 1, int(len(samples) * q / 100))] if samples else None
-                 for q in (50, 95, 99)}
+    quantiles = {
+        f"p{q}": samples[min(len(samples) - 1, int(len(samples) * q / 100))] if samples else None for q in (50, 95, 99)
+    }
     return self.json({"count": len(samples), **quantiles})
 
 
 @app.page("/counters/")
+@requires_token
 async def counters_view(self: web.View, request: web.Request) -> web.Response:
     assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives())
     return self.json({**counters(), "assigned": assigned, "rss_mib": rss_mib()})

@@ -164,7 +164,8 @@ function showConnection() {
 }
 
 async function start() {
-  const response = await fetch("journeys/");
+  const token = params.get("token");
+  const response = await fetch("journeys/" + (token ? `?token=${encodeURIComponent(token)}` : ""));
   ui.journeys = await response.json();
   $("journey").onchange = (e) => { ui.journey = e.target.value; ui.selected = null; render(); };
   $("window").onchange = (e) => { ui.window = e.target.value; render(); };

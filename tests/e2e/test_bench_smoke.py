@@ -16,8 +16,15 @@ SHARED_DATA = Path(os.environ.get("MIROIR_SHARED_DIR", Path(__file__).parents[2]
 
 
 def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Settings, tmp_path: Path) -> None:
-    options = BenchOptions(events=2000, rates=(100,), rate_seconds=3.0, memory_steps=(), scale_out=False,
-                           french_reviews=None, output=tmp_path)
+    options = BenchOptions(
+        events=2000,
+        rates=(100,),
+        rate_seconds=3.0,
+        memory_steps=(),
+        scale_out=False,
+        french_reviews=None,
+        output=tmp_path,
+    )
     results = run_bench(stack, options, Console(quiet=True))
     path = report(results, Console(quiet=True), tmp_path)
     saved = json.loads(path.read_text())

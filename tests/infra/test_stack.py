@@ -80,3 +80,23 @@ def test_missing_java_is_named(monkeypatch: pytest.MonkeyPatch, private_stack: S
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(StackError, match="Java is not installed"):
         start_kafka(private_stack, Paths(private_stack), echo=lambda _: None)
+
+
+@pytest.mark.integration
+def test_redis_requirepass_from_the_url(private_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    from infra.stack import redis_answers
+
+    port = private_stack.redis.port
+    monkeypatch.setenv("MIROIR_REDIS_URL", f"redis://:s3cret-pass@localhost:{port}/0")
+    settings = Settings()
+    start_redis(settings, Paths(settings), echo=lambda _: None)
+    assert redis_answers(settings)
+    anonymous = redis.Redis(port=port)
+    try:
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.ping()
+    finally:
+        anonymous.close()
+    assert (Paths(settings).redis / "redis.conf").stat().st_mode & 0o077 == 0  # the password is not world-readable

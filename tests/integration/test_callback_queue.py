@@ -108,3 +108,7 @@ def test_an_overdue_callback_escalates_once(stack: Settings, site: str) -> None:
     assert not listed[on_time["callback_id"]]["overdue"]
     assert not any(k.startswith("contact_") for r in listed.values() for k in r)  # no PII in listings
     assert [e["callback_id"] for e in run(stack, lambda q: q.escalations(site))] == [late["callback_id"]]
+    counts = run(stack, lambda q: q.open_counts(NOW + 240))
+    assert counts[f"{site}|delivery"] == {"open": 2, "overdue": 1}
+    run(stack, lambda q: q.resolve(late["callback_id"], "reached", None, "m.lent", NOW + 300))
+    assert run(stack, lambda q: q.open_counts(NOW + 300))[f"{site}|delivery"] == {"open": 1, "overdue": 0}

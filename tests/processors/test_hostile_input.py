@@ -32,19 +32,29 @@ SURVEY = codec_for("SurveyResponse")
 nasty_text = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Cf", "Zs", "So"]), max_size=50),
-    st.just(""), st.just(" \t\n"), st.just("é" * 6000), st.just("\x00" * 10),
+    st.just(""),
+    st.just(" \t\n"),
+    st.just("é" * 6000),
+    st.just("\x00" * 10),
     st.just("Livraison rapide mais SAV injoignable, appelez le 06 12 34 56 78"),
 )
-hostile_survey = st.fixed_dictionaries({
-    "response_id": st.text(max_size=20), "customer_ref": st.text(max_size=20),
-    "journey_id": st.sampled_from(["home_delivery", "click_collect", "phone_shop", "moon_trip", ""]),
-    "step_id": st.one_of(st.none(), st.sampled_from(["delivery", "pickup", "teleport"])),
-    "score": st.integers(-(2**31), 2**31 - 1), "score_scale": st.sampled_from(["NPS", "CSAT"]),
-    "verbatim": nasty_text, "site": st.text(max_size=20), "callback_consent": st.booleans(),
-    "language": st.one_of(st.none(), st.sampled_from(["fr", "en", "de", ""])),
-    "event_time": st.integers(-10**12, 10**14).map(lambda ms: datetime(1970, 1, 1, tzinfo=UTC)
-                                                    + timedelta(milliseconds=ms)),
-})
+hostile_survey = st.fixed_dictionaries(
+    {
+        "response_id": st.text(max_size=20),
+        "customer_ref": st.text(max_size=20),
+        "journey_id": st.sampled_from(["home_delivery", "click_collect", "phone_shop", "moon_trip", ""]),
+        "step_id": st.one_of(st.none(), st.sampled_from(["delivery", "pickup", "teleport"])),
+        "score": st.integers(-(2**31), 2**31 - 1),
+        "score_scale": st.sampled_from(["NPS", "CSAT"]),
+        "verbatim": nasty_text,
+        "site": st.text(max_size=20),
+        "callback_consent": st.booleans(),
+        "language": st.one_of(st.none(), st.sampled_from(["fr", "en", "de", ""])),
+        "event_time": st.integers(-(10**12), 10**14).map(
+            lambda ms: datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+        ),
+    }
+)
 
 
 def assert_handled(outcome: Rejection | Observation) -> None:
@@ -66,8 +76,9 @@ def test_random_bytes_are_rejected_as_undecodable(raw: bytes) -> None:
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(record=hostile_survey)
 def test_hostile_survey_responses_are_processed_or_rejected_with_a_reason(record: dict[str, Any]) -> None:
-    _, outcome = take_input(SURVEY.encode(record), SURVEY, check_survey_response, observe_survey_response,
-                            CONFIG, {}, NOW)
+    _, outcome = take_input(
+        SURVEY.encode(record), SURVEY, check_survey_response, observe_survey_response, CONFIG, {}, NOW
+    )
     assert_handled(outcome)
 
 
@@ -85,7 +96,5 @@ def test_truncated_and_corrupted_avro_is_rejected(raw: bytes, cut: int) -> None:
 def test_hostile_staff_stories_are_processed_or_rejected(verbatim: str, journey: str | None) -> None:
     codec = codec_for("StaffFeedback")
     record = {**EXAMPLES["StaffFeedback"], "verbatim": verbatim, "journey_id": journey}
-    _, outcome = take_input(codec.encode(record), codec, check_staff_feedback, observe_staff_feedback,
-                            CONFIG, {}, NOW)
+    _, outcome = take_input(codec.encode(record), codec, check_staff_feedback, observe_staff_feedback, CONFIG, {}, NOW)
     assert_handled(outcome)
-
