@@ -97,14 +97,6 @@ class Journey:
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
 
-    def find_mentions(self, folded: str) -> list[Mention]:
-        """Every step cue in `folded` text (see text.fold), first occurrence per step kept in order."""
-        found: dict[str, Mention] = {}
-        for match in self._matcher.finditer(folded):
-            step_id = self.steps[int(str(match.lastgroup)[1:])].id
-            found.setdefault(step_id, Mention(step_id, match.start(), match.end()))
-        return sorted(found.values(), key=lambda m: m.start)
-
     def all_mentions(self, folded: str) -> list[Mention]:
         """Every cue occurrence, in order (several per step possible)."""
         return [

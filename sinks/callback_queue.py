@@ -24,7 +24,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError, WatchError
 
-from processors.callbacks import CustomerHistory, admission, epoch, from_epoch, within_sla
+from processors.callbacks import CustomerHistory, admission, epoch, from_epoch, is_overdue, within_sla
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ class CallbackQueue:
             if not request:
                 continue
             public = {k: v for k, v in request.items() if not k.startswith("contact_")}
-            public["overdue"] = request["status"] != "resolved" and now > float(request["due_at"])
+            public["overdue"] = is_overdue(float(request["due_at"]), request["status"] == "resolved", now)
             public["escalated"] = "escalated_at" in request
             out.append(public)
         return out

@@ -9,7 +9,8 @@ TAXONOMY = load_taxonomy()
 
 
 def steps_in(journey: str, text: str) -> list[str]:
-    return [m.step_id for m in TAXONOMY.journeys[journey].find_mentions(fold(text))]
+    found = [m.step_id for m in TAXONOMY.journeys[journey].all_mentions(fold(text))]
+    return list(dict.fromkeys(found))  # each step once, in order of first mention
 
 
 def test_the_shipped_journeys() -> None:
