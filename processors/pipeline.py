@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,12 +44,37 @@ def _evidence(analysis: Analysis) -> dict[str, str]:
     return {step.step_id: redact(step.evidence) for step in analysis.steps}
 
 
-def _delta(deltas: dict[str, JourneyTally], journey_id: str) -> JourneyTally:
-    return deltas.setdefault(journey_id, JourneyTally())
+# journey id -> what a batch saw of it: one "sighting" per (verbatim, journey), each with
+# its origin, so the window side counts an input once however often it is delivered.
+Sightings = dict[str, list[dict[str, Any]]]
+Origin = tuple[str, int]  # ("topic:partition", offset)
+
+
+def _sight(
+    sightings: Sightings,
+    journey_id: str,
+    origin: Origin,
+    side: str,
+    record: dict[str, Any],
+    verbatim_id: str,
+    polarities: dict[str, float],
+    analysis: Analysis,
+) -> None:
+    sightings.setdefault(journey_id, []).append(
+        {
+            "source": origin[0],
+            "offset": origin[1],
+            "side": side,
+            "at": event_seconds(record),
+            "id": verbatim_id,
+            "steps": polarities,
+            "texts": _evidence(analysis),
+        }
+    )
 
 
 def observe_survey_response(
-    record: dict[str, Any], config: PipelineConfig, deltas: dict[str, JourneyTally]
+    record: dict[str, Any], config: PipelineConfig, deltas: Sightings, origin: Origin
 ) -> Observation:
     """Count one customer response."""
     journey = config.taxonomy.journeys[record["journey_id"]]
@@ -56,20 +82,12 @@ def observe_survey_response(
     polarities = {
         step.step_id: customer_mention_polarity(step, record["score"], record["score_scale"]) for step in analysis.steps
     }
-    _delta(deltas, journey.id).observe(
-        config.windows,
-        "customer",
-        event_seconds(record),
-        record["response_id"],
-        polarities,
-        config.taxonomy.thresholds.evidence_ids,
-        _evidence(analysis),
-    )
+    _sight(deltas, journey.id, origin, "customer", record, record["response_id"], polarities, analysis)
     return Observation(analysis.tagged, analysis.polarity)
 
 
 def observe_staff_feedback(
-    record: dict[str, Any], config: PipelineConfig, deltas: dict[str, JourneyTally]
+    record: dict[str, Any], config: PipelineConfig, deltas: Sightings, origin: Origin
 ) -> Observation:
     """Count one staff story, against its journey or, when it names none, every journey."""
     journeys = (
@@ -81,21 +99,13 @@ def observe_staff_feedback(
     for journey in journeys:
         analysis = analyse(record["verbatim"], journey, record.get("language"))
         polarities = {s.step_id: staff_mention_polarity(s.polarity, record["prompt"]) for s in analysis.steps}
-        _delta(deltas, journey.id).observe(
-            config.windows,
-            "staff",
-            event_seconds(record),
-            record["feedback_id"],
-            polarities,
-            config.taxonomy.thresholds.evidence_ids,
-            _evidence(analysis),
-        )
+        _sight(deltas, journey.id, origin, "staff", record, record["feedback_id"], polarities, analysis)
         tagged, polarity = tagged or analysis.tagged, analysis.polarity
     return Observation(tagged, polarity)
 
 
 Check = Callable[[dict[str, Any], Taxonomy, float], Rejection | None]
-Observe = Callable[[dict[str, Any], PipelineConfig, dict[str, JourneyTally]], Observation]
+Observe = Callable[[dict[str, Any], PipelineConfig, Sightings, Origin], Observation]
 
 
 def take_input(
@@ -104,20 +114,33 @@ def take_input(
     check: Check,
     observe: Observe,
     config: PipelineConfig,
-    deltas: dict[str, JourneyTally],
+    deltas: Sightings,
     now: float,
+    origin: Origin,
 ) -> tuple[dict[str, Any] | None, Rejection | Observation]:
     """Decode, check and observe one input. Never raises: whatever is wrong with it comes back
     as a Rejection with its reason, for dead-letters."""
     try:
         record = codec.decode(raw)
         rejection = check(record, config.taxonomy, now)
-        return record, rejection if rejection is not None else observe(record, config, deltas)
+        return record, rejection if rejection is not None else observe(record, config, deltas, origin)
     except SerializationError as error:
         return None, Rejection(error.reason, str(error))
     except Exception as error:  # a poison message must not stop the agent
         log.exception("could not analyse an input")
         return None, Rejection("other", f"{type(error).__name__}: {error}")
+
+
+def count_once(inputs: list[list[Any]], marks: dict[str, int]) -> Counter[str]:
+    """Counter increments for [source, offset, names] entries, skipping any input below its
+    source's mark (the next offset not yet counted); `marks` is updated."""
+    counts: Counter[str] = Counter()
+    for source, offset, names in inputs:
+        if offset < marks.get(source, 0):
+            continue
+        counts.update(names)
+        marks[source] = offset + 1
+    return counts
 
 
 def _millis(seconds: float) -> datetime:

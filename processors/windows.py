@@ -3,8 +3,9 @@
 An event touches one bucket per window (live and long), so a table write per
 event (or per batch) is O(1) whatever the window's length; a hopping window
 would write every window the event falls in (30 per event for 30 days by day).
-A `JourneyTally` is a monoid: the analysis side builds one per batch (a
-delta), the window side merges deltas into the journey's running tally.
+The analysis side sends what it saw of each verbatim (a "sighting", with the
+input's partition and offset); the window side applies sightings to the
+journey's running tally once each, so a redelivered input is not counted twice.
 Time is event time, passed in; a journey's windows end at its latest event.
 """
 
@@ -73,6 +74,20 @@ class JourneyTally:
     watermark: float = 0.0
     # Previous classification per "window|step", for hysteresis and alerts.
     classified: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Per input partition ("topic:partition"), the next offset not yet counted: an input
+    # delivered again (at-least-once, after a crash) is not counted twice.
+    applied: dict[str, int] = field(default_factory=dict)
+
+    def apply(self, windows: tuple[WindowSpec, ...], sightings: list[dict[str, Any]], evidence_ids: int) -> int:
+        """Count each sighting (see processors.pipeline) once; returns how many were new."""
+        new = 0
+        for s in sightings:
+            if s["offset"] < self.applied.get(s["source"], 0):
+                continue
+            self.observe(windows, s["side"], s["at"], s["id"], s["steps"], evidence_ids, s["texts"])
+            self.applied[s["source"]] = s["offset"] + 1
+            new += 1
+        return new
 
     def observe(
         self,
@@ -101,25 +116,6 @@ class JourneyTally:
         if not step_polarities:
             self.untagged[side] = self.untagged.get(side, 0) + 1
         self.watermark = max(self.watermark, event_time)
-
-    def merge(self, delta: JourneyTally, evidence_ids: int) -> None:
-        for window, buckets in delta.buckets.items():
-            mine = self.buckets.setdefault(window, {})
-            for start, bucket in buckets.items():
-                target = mine.setdefault(start, {})
-                for side, counts in bucket.items():
-                    side_counts = target.setdefault(side, {})
-                    for key, (n, pos, neg) in counts.items():
-                        cell = side_counts.setdefault(key, [0, 0.0, 0.0])
-                        cell[0] += n
-                        cell[1] += pos
-                        cell[2] += neg
-        for key, ids in delta.evidence.items():
-            merged = self.evidence.setdefault(key, []) + ids
-            self.evidence[key] = merged[-evidence_ids:]
-        for side, n in delta.untagged.items():
-            self.untagged[side] = self.untagged.get(side, 0) + n
-        self.watermark = max(self.watermark, delta.watermark)
 
     def expire(self, windows: tuple[WindowSpec, ...]) -> None:
         """Drop buckets that fell out of their window: memory stays flat on an endless stream."""
@@ -154,6 +150,7 @@ class JourneyTally:
             "untagged": self.untagged,
             "watermark": self.watermark,
             "classified": self.classified,
+            "applied": self.applied,
         }
 
     @classmethod
@@ -164,4 +161,5 @@ class JourneyTally:
             untagged=dict(data.get("untagged", {})),
             watermark=float(data.get("watermark", 0.0)),
             classified=dict(data.get("classified", {})),
+            applied=dict(data.get("applied", {})),
         )

@@ -19,9 +19,16 @@ from faust.types import EventT
 
 from miroir.settings import settings
 from processors.callbacks import callback_request
-from processors.pipeline import Check, Observation, Observe, observe_staff_feedback, observe_survey_response, take_input
+from processors.pipeline import (
+    Check,
+    Observation,
+    Observe,
+    Sightings,
+    observe_staff_feedback,
+    observe_survey_response,
+    take_input,
+)
 from processors.validation import Rejection, check_staff_feedback, check_survey_response
-from processors.windows import JourneyTally
 from schemas import AvroCodec, codec_for_topic
 from streams.app import app
 from streams.config import pipeline_config
@@ -71,32 +78,31 @@ async def ask_for_callback(record: dict[str, Any], observation: Observation, now
 async def analyse_batch(
     events: Sequence[EventT], codec: AvroCodec, check: Check, observe: Observe, then: Then | None = None
 ) -> None:
-    """Decode, check and observe each event; send the batch's journey deltas and counters on."""
+    """Decode, check and observe each event; send the batch's sightings per journey and what became
+    of each input (for the counters) on to the journey-deltas topic."""
     config = pipeline_config()
-    deltas: dict[str, JourneyTally] = {}
+    deltas: Sightings = {}
     produced: dict[str, list[float]] = {}  # Kafka timestamps per journey, for produce -> mirror latency
-    counts: Counter[str] = Counter()
+    counted: list[list[Any]] = []
     now = time.time()
     for event in events:
-        counts["in"] += 1
         LATENCY.observe(max(now - event.message.timestamp, 0.0))
-        record, outcome = take_input(event.value, codec, check, observe, config, deltas, now)
+        source, offset = f"{event.message.topic}:{event.message.partition}", event.message.offset
+        record, outcome = take_input(event.value, codec, check, observe, config, deltas, now, (source, offset))
         if isinstance(outcome, Rejection):
             await send_dead_letter(event, outcome, now)
-            counts[f"dead:{outcome.reason}"] += 1
+            counted.append([source, offset, ["in", f"dead:{outcome.reason}"]])
             continue
-        observation = outcome
         assert record is not None
-        counts["processed"] += 1
+        counted.append([source, offset, ["in", "processed", *(() if outcome.tagged else ("untagged",))]])
         produced.setdefault(record.get("journey_id") or "*", []).append(event.message.timestamp)
-        counts["untagged"] += not observation.tagged
         if then is not None:
-            await then(record, observation, now)
-    for journey_id, delta in deltas.items():
+            await then(record, outcome, now)
+    for journey_id, sightings in deltas.items():
         stamps = produced.get(journey_id, []) + produced.get("*", [])
-        await journey_delta_topic.send(key=journey_id, value={**delta.to_dict(), "produced_at": stamps})
-    await journey_delta_topic.send(key=COUNTERS_KEY, value={"counters": dict(counts)})
-    record_counts(counts)
+        await journey_delta_topic.send(key=journey_id, value={"sightings": sightings, "produced_at": stamps})
+    await journey_delta_topic.send(key=COUNTERS_KEY, value={"inputs": counted})
+    record_counts(Counter(name for _, _, names in counted for name in names))
 
 
 async def send_dead_letter(event: EventT, rejection: Rejection, now: float) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from miroir.settings import settings
-from processors.pipeline import evaluate
+from processors.pipeline import count_once, evaluate
 from processors.windows import JourneyTally
 from streams.app import app
 from streams.config import pipeline_config
@@ -19,11 +20,10 @@ async def update_mirror(stream):
     config = pipeline_config()
     async for journey_id, delta in stream.items():
         if journey_id == COUNTERS_KEY:
-            for name, n in delta["counters"].items():
-                counter_to_count[name] += n
+            count_inputs(delta["inputs"])
             continue
         tally = JourneyTally.from_dict(journey_to_tally[journey_id])
-        tally.merge(JourneyTally.from_dict(delta), config.taxonomy.thresholds.evidence_ids)
+        tally.apply(config.windows, delta["sightings"], config.taxonomy.thresholds.evidence_ids)
         now = time.time()
         tally.expire(config.windows)
         states, alerts = evaluate(journey_id, tally, config, now=now)
@@ -41,6 +41,16 @@ async def publish_snapshots() -> None:
         states, _ = evaluate(journey_id, JourneyTally.from_dict(data), config, now=time.time(), snapshot=True)
         record_states(states)
         await publish(states, [])
+
+
+def count_inputs(inputs: list[list[Any]]) -> None:
+    """Add what became of each input to the counters, once per input: "@<topic:partition>" keeps
+    the next offset not yet counted, so a redelivered input is skipped."""
+    marks = {source: counter_to_count[f"@{source}"] for source, _, _ in inputs}
+    for name, n in count_once(inputs, marks).items():
+        counter_to_count[name] += n
+    for source, mark in marks.items():
+        counter_to_count[f"@{source}"] = mark
 
 
 async def publish(states: list[dict], alerts: list[dict]) -> None:

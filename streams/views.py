@@ -41,7 +41,7 @@ def rss_mib() -> float:
 
 
 def counters() -> dict[str, Any]:
-    totals = dict(counter_to_count.items())
+    totals = {name: n for name, n in counter_to_count.items() if not name.startswith("@")}
     dead = {k.removeprefix("dead:"): v for k, v in totals.items() if k.startswith("dead:")}
     return {
         "in": totals.get("in", 0),

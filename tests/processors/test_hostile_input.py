@@ -26,6 +26,7 @@ from tests.examples import EXAMPLES
 
 CONFIG = PipelineConfig(load_taxonomy(), (WindowSpec("live", 3600, 300), WindowSpec("long", 30 * 86400, 86400)))
 NOW = datetime(2026, 11, 23, tzinfo=UTC).timestamp()
+ORIGIN = ("fuzz:0", 0)
 REASONS = set(codec_for("DeadLetter").schema["fields"][4]["type"]["symbols"])
 SURVEY = codec_for("SurveyResponse")
 
@@ -68,7 +69,7 @@ def assert_handled(outcome: Rejection | Observation) -> None:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.one_of(st.binary(max_size=200), st.binary(max_size=40).map(lambda b: b"\xc3\x01" + b)))
 def test_random_bytes_are_rejected_as_undecodable(raw: bytes) -> None:
-    _, outcome = take_input(raw, SURVEY, check_survey_response, observe_survey_response, CONFIG, {}, NOW)
+    _, outcome = take_input(raw, SURVEY, check_survey_response, observe_survey_response, CONFIG, {}, NOW, ORIGIN)
     assert_handled(outcome)
     assert isinstance(outcome, Rejection) and outcome.reason == "undecodable"
 
@@ -77,7 +78,7 @@ def test_random_bytes_are_rejected_as_undecodable(raw: bytes) -> None:
 @given(record=hostile_survey)
 def test_hostile_survey_responses_are_processed_or_rejected_with_a_reason(record: dict[str, Any]) -> None:
     _, outcome = take_input(
-        SURVEY.encode(record), SURVEY, check_survey_response, observe_survey_response, CONFIG, {}, NOW
+        SURVEY.encode(record), SURVEY, check_survey_response, observe_survey_response, CONFIG, {}, NOW, ORIGIN
     )
     assert_handled(outcome)
 
@@ -87,7 +88,7 @@ def test_hostile_survey_responses_are_processed_or_rejected_with_a_reason(record
 def test_truncated_and_corrupted_avro_is_rejected(raw: bytes, cut: int) -> None:
     good = SURVEY.encode(EXAMPLES["SurveyResponse"])
     for value in (good[:cut], good[:cut] + raw, good + raw):
-        _, outcome = take_input(value, SURVEY, check_survey_response, observe_survey_response, CONFIG, {}, NOW)
+        _, outcome = take_input(value, SURVEY, check_survey_response, observe_survey_response, CONFIG, {}, NOW, ORIGIN)
         assert_handled(outcome)
 
 
@@ -96,5 +97,7 @@ def test_truncated_and_corrupted_avro_is_rejected(raw: bytes, cut: int) -> None:
 def test_hostile_staff_stories_are_processed_or_rejected(verbatim: str, journey: str | None) -> None:
     codec = codec_for("StaffFeedback")
     record = {**EXAMPLES["StaffFeedback"], "verbatim": verbatim, "journey_id": journey}
-    _, outcome = take_input(codec.encode(record), codec, check_staff_feedback, observe_staff_feedback, CONFIG, {}, NOW)
+    _, outcome = take_input(
+        codec.encode(record), codec, check_staff_feedback, observe_staff_feedback, CONFIG, {}, NOW, ORIGIN
+    )
     assert_handled(outcome)

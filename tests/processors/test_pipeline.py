@@ -1,6 +1,12 @@
 """The whole domain pipeline, without Kafka, on the demo's default scenario."""
 
-from processors.pipeline import PipelineConfig, evaluate, observe_staff_feedback, observe_survey_response
+from processors.pipeline import (
+    PipelineConfig,
+    Sightings,
+    evaluate,
+    observe_staff_feedback,
+    observe_survey_response,
+)
 from processors.simulate import SCENARIO, simulate
 from processors.taxonomy import load_taxonomy
 from processors.windows import JourneyTally, WindowSpec
@@ -20,12 +26,14 @@ EXPECTED = {
 
 
 def run_scenario(seed: int, count: int) -> dict[tuple[str, str, str], dict]:
-    deltas: dict[str, JourneyTally] = {}
-    for event in simulate(seed, start=1_790_000_000, count=count, rate=5):
+    sightings: Sightings = {}
+    for i, event in enumerate(simulate(seed, start=1_790_000_000, count=count, rate=5)):
         observe = observe_survey_response if event.kind == "survey" else observe_staff_feedback
-        observe(event.record, CONFIG, deltas)
+        observe(event.record, CONFIG, sightings, ("sim:0", i))
     states = {}
-    for journey_id, tally in deltas.items():
+    for journey_id, seen in sightings.items():
+        tally = JourneyTally()
+        tally.apply(CONFIG.windows, seen, CONFIG.taxonomy.thresholds.evidence_ids)
         for state in evaluate(journey_id, tally, CONFIG, now=0)[0]:
             states[(journey_id, state["step_id"], state["window"])] = state
     return states
@@ -50,3 +58,14 @@ def test_mirror_states_fit_their_schema() -> None:
     codec = codec_for("MirrorState")
     for state in run_scenario(seed=4, count=200).values():
         assert codec.decode(codec.encode(state)) == {"schema_version": 1, **state}
+
+
+def test_counters_count_each_input_once() -> None:
+    from processors.pipeline import count_once
+
+    marks: dict[str, int] = {}
+    batch = [["s:0", 0, ["in", "processed"]], ["s:0", 1, ["in", "dead:empty_verbatim"]], ["s:1", 0, ["in"]]]
+    assert count_once(batch, marks) == {"in": 3, "processed": 1, "dead:empty_verbatim": 1}
+    redelivered = [*batch[1:], ["s:0", 2, ["in", "processed"]]]
+    assert count_once(redelivered, marks) == {"in": 1, "processed": 1}
+    assert marks == {"s:0": 3, "s:1": 1}

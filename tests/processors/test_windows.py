@@ -47,21 +47,43 @@ def test_expiry_keeps_memory_flat_on_an_endless_stream() -> None:
     assert len(tally.buckets["live"]) <= 13 and len(tally.buckets["long"]) <= 31
 
 
-def test_merging_deltas_equals_observing_everything_in_one_tally() -> None:
-    observations = [("customer", T0 + i * 100, {"delivery": (-1) ** i * 0.3}) for i in range(40)]
-    whole = tally_of(observations)
-    merged = JourneyTally()
-    for start in range(0, 40, 7):
-        delta = JourneyTally()
-        for i, (side, at, steps) in enumerate(observations[start : start + 7], start):
-            delta.observe(WINDOWS, side, at, f"id-{i}", steps, evidence_ids=3)
-        merged.merge(JourneyTally.from_dict(delta.to_dict()), evidence_ids=3)
+def sighting(i: int, source: str = "survey-responses:0") -> dict:  # type: ignore[type-arg]
+    return {
+        "source": source,
+        "offset": i,
+        "side": "customer",
+        "at": T0 + i * 100,
+        "id": f"id-{i}",
+        "steps": {"delivery": (-1) ** i * 0.3},
+        "texts": {"delivery": f"verbatim {i}"},
+    }
+
+
+def test_a_sighting_is_counted_once_however_often_it_is_delivered() -> None:
+    once, again = JourneyTally(), JourneyTally()
+    assert once.apply(WINDOWS, [sighting(i) for i in range(40)], evidence_ids=3) == 40
+    for start in range(0, 40, 7):  # in batches, each batch delivered twice, and the first one last again
+        batch = [sighting(i) for i in range(start, min(start + 10, 40))]
+        again.apply(WINDOWS, batch, evidence_ids=3)
+        again.apply(WINDOWS, batch, evidence_ids=3)
+    assert again.apply(WINDOWS, [sighting(i) for i in range(10)], evidence_ids=3) == 0
     for window in WINDOWS:
-        a, b = merged.view(window, "customer", "delivery"), whole.view(window, "customer", "delivery")
+        a, b = again.view(window, "customer", "delivery"), once.view(window, "customer", "delivery")
         assert (a.n, a.total) == (b.n, b.total)
         assert abs(a.pos_sum - b.pos_sum) < 1e-9 and abs(a.neg_sum - b.neg_sum) < 1e-9
-    assert merged.watermark == whole.watermark
-    assert [i for i, _ in merged.evidence["customer|delivery"]] == ["id-37", "id-38", "id-39"]
+    assert again.view(LONG, "customer", "delivery").n == 40
+    assert again.evidence["customer|delivery"] == [
+        ["id-37", "verbatim 37"],
+        ["id-38", "verbatim 38"],
+        ["id-39", "verbatim 39"],
+    ]
+
+
+def test_offsets_are_tracked_per_partition() -> None:
+    tally = JourneyTally()
+    tally.apply(WINDOWS, [sighting(5, "survey-responses:0")], evidence_ids=3)
+    assert tally.apply(WINDOWS, [sighting(2, "survey-responses:1")], evidence_ids=3) == 1
+    assert tally.applied == {"survey-responses:0": 6, "survey-responses:1": 3}
 
 
 def test_a_tally_survives_its_json_form() -> None:
