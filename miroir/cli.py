@@ -272,6 +272,7 @@ def eval_tables(results: dict[str, Any]) -> Table:
                 f"{label} ({mine['rows']})", f"customer state: {measure}", str(mine[measure]), str(base[measure])
             )
         table.add_row(label, "tagged with a step", f"{results[key]['tagged_share']:.0%}", "-")
+        table.add_row(label, "language detected right", f"{results[key]['language_detected']:.1%}", "-")
     for column, f in results.get("en_per_step", {}).items():
         table.add_row(
             f"airline: {column} ({f['mentions']})",

@@ -19,6 +19,7 @@ from typing import Any
 from processors.analysis import analyse
 from processors.sentiment import held_out, textblob_polarity
 from processors.taxonomy import load_taxonomy
+from processors.text import detect_language
 
 STATES = ("dissatisfied", "neutral", "enchanted")
 SUB_RATINGS = {
@@ -94,6 +95,7 @@ def customer_states(rows: list[tuple[str, str]], journey: str, language: str) ->
     analyses = [analyse(text, taxonomy.journeys[journey], language) for text, _ in rows]
     baseline = [textblob_polarity(text, language) for text, _ in rows]
     return {
+        "language_detected": round(sum(detect_language(text) == language for text, _ in rows) / len(rows), 4),
         "miroir": classification(truth, [a.polarity for a in analyses], MIROIR_MARGIN),
         "textblob": classification(truth, baseline, TEXTBLOB_MARGIN),
         "tagged_share": round(sum(a.tagged for a in analyses) / len(analyses), 3),

@@ -47,4 +47,5 @@ def test_a_small_eval_compares_with_textblob_on_the_shared_reviews() -> None:
     assert fr["miroir"]["rows"] == 300 and sum(sum(row.values()) for row in confusion.values()) == 300
     assert fr["miroir"]["binary_balanced_accuracy"] > fr["textblob"]["binary_balanced_accuracy"]
     assert 0.5 < fr["tagged_share"] <= 1
+    assert fr["language_detected"] > 0.95 and results["en_customer_state"]["language_detected"] > 0.95
     assert set(results["en_per_step"]) == {"ground_service", "cabin_staff_service", "food_&_beverages", "seat_comfort"}
