@@ -40,7 +40,6 @@ STALL_SECONDS = 60.0
 @dataclass
 class BenchOptions:
     events: int = 100_000
-    partitions: int = 4
     rates: tuple[int, ...] = (200, 1000)
     rate_seconds: float = 20.0
     memory_steps: tuple[int, ...] = (100_000, 500_000, 1_000_000)

@@ -70,7 +70,6 @@ class JourneyTally:
     buckets: dict[str, dict[int, Bucket]] = field(default_factory=dict)
     # "side|step" -> the latest [verbatim id, redacted text] pairs behind the step.
     evidence: dict[str, list[list[str]]] = field(default_factory=dict)
-    untagged: dict[str, int] = field(default_factory=dict)
     watermark: float = 0.0
     # Previous classification per "window|step", for hysteresis and alerts.
     classified: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -113,8 +112,6 @@ class JourneyTally:
             kept = self.evidence.setdefault(f"{side}|{step_id}", [])
             kept.append([verbatim_id, (evidence_texts or {}).get(step_id, "")])
             del kept[:-evidence_ids]
-        if not step_polarities:
-            self.untagged[side] = self.untagged.get(side, 0) + 1
         self.watermark = max(self.watermark, event_time)
 
     def expire(self, windows: tuple[WindowSpec, ...]) -> None:
@@ -140,14 +137,10 @@ class JourneyTally:
                 total += int(counts.get(_TOTAL, [0])[0])
         return SideView(n, total, pos, neg)
 
-    def steps_seen(self) -> set[str]:
-        return {key.split("|", 1)[1] for key in self.evidence}
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "buckets": {w: {str(s): b for s, b in bs.items()} for w, bs in self.buckets.items()},
             "evidence": self.evidence,
-            "untagged": self.untagged,
             "watermark": self.watermark,
             "classified": self.classified,
             "applied": self.applied,
@@ -158,7 +151,6 @@ class JourneyTally:
         return cls(
             buckets={w: {int(s): b for s, b in bs.items()} for w, bs in data.get("buckets", {}).items()},
             evidence={k: [list(pair) for pair in v] for k, v in data.get("evidence", {}).items()},
-            untagged=dict(data.get("untagged", {})),
             watermark=float(data.get("watermark", 0.0)),
             classified=dict(data.get("classified", {})),
             applied=dict(data.get("applied", {})),

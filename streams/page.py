@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,17 @@ async def journeys_view(self: web.View, request: web.Request) -> web.Response:
     return self.json(journeys())
 
 
+_latest: tuple[float, str] = (0.0, "")
+
+
+async def _shared_readout(readout: Callable[[], Awaitable[dict[str, Any]]]) -> str:
+    """The read-out as JSON, computed at most once per interval however many wallboards listen."""
+    global _latest
+    if time.monotonic() - _latest[0] >= EVENT_INTERVAL:
+        _latest = (time.monotonic(), json.dumps(await readout(), separators=(",", ":"), default=str))
+    return _latest[1]
+
+
 @app.page("/events/")
 @requires_token
 async def mirror_events(self: web.View, request: web.Request) -> Any:
@@ -67,7 +80,7 @@ async def mirror_events(self: web.View, request: web.Request) -> Any:
     last = None
     try:
         while True:
-            payload = json.dumps(await mirror_readout(), separators=(",", ":"), default=str)
+            payload = await _shared_readout(mirror_readout)
             if payload != last:
                 await response.write(f"data: {payload}\n\n".encode())
                 last = payload
