@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MIROIR := $(BIN)/miroir
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status worker run demo-headless bench eval test test-unit lint clean
+.PHONY: help setup up down status worker run demo-headless bench chaos eval test test-unit lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -45,6 +45,9 @@ demo-headless: up ## The demo without a screen: 2,000 events, then a JSON summar
 
 bench: up ## Benchmarks on the real stack (~10 min), each beside its baseline; JSON in bench/results/
 	$(MIROIR) bench
+
+chaos: up ## Fault scenarios (~10 min): SIGKILLs, a lost worker, broker restart, Redis outage; prints the table
+	$(MIROIR) chaos
 
 eval: setup ## How right the analysis is on ../shared/data, beside plain TextBlob
 	$(MIROIR) eval

@@ -383,9 +383,16 @@ def up(settings: Settings, echo: Echo = print) -> None:
 
 
 def down(settings: Settings, echo: Echo = print) -> None:
-    paths = Paths(settings)
-    _stop(paths, "redis", "redis-server", echo)
-    _stop(paths, "kafka", "kafka.Kafka", echo)
+    stop_redis(settings, echo)
+    stop_kafka(settings, echo)
+
+
+def stop_kafka(settings: Settings, echo: Echo = print) -> None:
+    _stop(Paths(settings), "kafka", "kafka.Kafka", echo)
+
+
+def stop_redis(settings: Settings, echo: Echo = print) -> None:
+    _stop(Paths(settings), "redis", "redis-server", echo)
 
 
 def status(settings: Settings) -> list[ServiceStatus]:

@@ -228,6 +228,34 @@ def bench(
     report(run_bench(settings, options, console), console, output)
 
 
+@app.command()
+def chaos(
+    events: int = typer.Option(50_000, help="Events in the seeded replay"),
+    kills: int = typer.Option(5, help="SIGKILLs of the worker in the crash scenario"),
+    seed: int = typer.Option(11, help="Seed of the replay and of the kill points"),
+    scenarios: str = typer.Option(
+        "crash,two-workers,broker-restart,redis-outage", help="Comma-separated: which scenarios to run"
+    ),
+    outage: float = typer.Option(10.0, help="Seconds the broker or Redis stays down"),
+    output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
+) -> None:
+    """Fault scenarios on the real stack (SIGKILLed workers, a lost worker of two, a broker restart,
+    a Redis outage), each against an uninterrupted run of the same replay; exits 1 if anything is
+    lost, duplicated or unreconciled."""
+    from miroir.chaos import ChaosError, ChaosOptions, report, run_chaos
+
+    options = ChaosOptions(
+        events=events, kills=kills, seed=seed, scenarios=tuple(s for s in scenarios.split(",") if s), outage=outage
+    )
+    try:
+        outcomes = run_chaos(settings, options, console)
+    except ChaosError as error:
+        _fail(str(error))
+    report(outcomes, options, console, output)
+    if not all(o.passed for o in outcomes):
+        raise typer.Exit(1)
+
+
 @app.command("eval")
 def evaluate(
     french: Path = typer.Option(

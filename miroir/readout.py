@@ -98,7 +98,8 @@ def callback_table(callbacks: dict[str, Any]) -> Table:
         "resolved",
         "within SLA",
         "median h to callback",
-        title=f"Callbacks (queue {callbacks.get('queue', '?')})",
+        title=f"Callbacks (queue {callbacks.get('queue', '?')}"
+        + (f" since {callbacks['stale_since']})" if callbacks.get("stale_since") else ")"),
         title_justify="left",
     )
     for key, f in sorted(callbacks.get("by_site_step", {}).items()):

@@ -55,6 +55,11 @@ class KafkaSettings(BaseSettings):
     ssl_cafile: Path | None = None
     topic_partitions: int = Field(default=4, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    # How long the group waits for a worker that stopped answering before its
+    # partitions move: a SIGKILLed worker's inputs wait this long. faust's own
+    # default (60s) suits event loops blocked for long; ours take short batches.
+    session_timeout: float = Field(default=10.0, ge=6.0)
+    heartbeat_interval: float = Field(default=2.0, gt=0)
 
     @property
     def first_server(self) -> tuple[str, int]:
@@ -139,6 +144,8 @@ class PipelineSettings(BaseSettings):
     app_id: str = "miroir"
     survey_topic: str = "survey-responses"
     staff_topic: str = "staff-feedback"
+    # The queue's inbound topic; a pilot or a chaos run may use its own.
+    callback_request_topic: str = "callback-requests"
     # Where a new consumer group starts: "earliest" reads the topics' history,
     # "latest" only what comes after (the demo's fresh pilots use it).
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"

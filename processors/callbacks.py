@@ -107,6 +107,21 @@ def within_sla(resolved_at: float, due_at: float) -> bool:
     return resolved_at <= due_at
 
 
+def add_outcome(loop: dict[str, Any], outcome: dict[str, Any], source: str, offset: int, kept: int) -> dict[str, Any]:
+    """The site/step's closed-loop tally with this outcome counted, once: "next" keeps, per
+    outcomes partition, the next offset not yet counted, so a redelivered outcome changes nothing."""
+    marks = dict(loop.get("next", {}))
+    if offset < marks.get(source, 0):
+        return loop
+    marks[source] = offset + 1
+    return {
+        "resolved": loop.get("resolved", 0) + 1,
+        "within_sla": loop.get("within_sla", 0) + int(outcome["within_sla"]),
+        "durations": [*loop.get("durations", []), epoch(outcome["resolved_at"]) - epoch(outcome["created_at"])][-kept:],
+        "next": marks,
+    }
+
+
 def loop_metrics(durations: list[float], within: int, resolved: int) -> dict[str, Any]:
     """Closed-loop figures of a site and step: resolved within SLA (%), median time to callback (h)."""
     return {

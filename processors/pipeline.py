@@ -143,6 +143,16 @@ def count_once(inputs: list[list[Any]], marks: dict[str, int]) -> Counter[str]:
     return counts
 
 
+def add_inputs(counters: dict[str, Any], inputs: list[list[Any]]) -> dict[str, Any]:
+    """The pipeline's counters with a batch's inputs added, each once. Counts and marks live in
+    one value, written at once: a crash between two writes cannot leave the counts ahead of
+    the marks (and an input redelivered after it counted twice)."""
+    marks = dict(counters.get("next", {}))
+    counts = Counter(counters.get("counts", {}))
+    counts.update(count_once(inputs, marks))
+    return {"counts": dict(counts), "next": marks}
+
+
 def _millis(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 

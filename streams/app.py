@@ -15,6 +15,8 @@ app = faust.App(
     # faust's exactly-once mode has open duplicate bugs: run at-least-once and
     # make every sink idempotent instead.
     processing_guarantee="at_least_once",
+    broker_session_timeout=settings.kafka.session_timeout,
+    broker_heartbeat_interval=settings.kafka.heartbeat_interval,
     consumer_auto_offset_reset=settings.pipeline.auto_offset_reset,
     topic_partitions=settings.kafka.topic_partitions,
     topic_replication_factor=settings.kafka.replication_factor,

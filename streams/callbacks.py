@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from miroir.settings import settings
-from processors.callbacks import epoch, loop_metrics
+from processors.callbacks import add_outcome, loop_metrics
 from schemas import SerializationError, codec_for_topic
 from sinks.callback_queue import CallbackQueue
 from sinks.grafana import escalation_annotation
@@ -30,7 +31,8 @@ from streams.topics import callback_outcome_topic, callback_request_topic
 
 log = logging.getLogger(__name__)
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
-MAX_BACKOFF = 30.0
+MAX_BACKOFF = 5.0  # a retry against a Redis that is down costs little; callbacks wait less
+QUEUE_READ_TIMEOUT = 2.0
 DURATIONS_KEPT = 500
 
 
@@ -83,17 +85,30 @@ async def escalate_overdue_callbacks() -> None:
     record_callback_figures(figures["by_site_step"])
 
 
+_queue_down_since: float | None = None
+
+
 async def callback_figures() -> dict[str, Any]:
     """Per 'site|step': open and overdue (from the Redis queue), resolved within SLA and median
-    time to callback (from the outcomes). Redis being down is said, not fatal."""
+    time to callback (from the outcomes). Redis being down is said, with since when, not fatal:
+    the wallboard keeps its mirror live and marks only the queue's figures stale."""
+    global _queue_down_since
     figures: dict[str, Any] = {
         key: loop_metrics(loop.get("durations", []), loop.get("within_sla", 0), loop.get("resolved", 0))
         for key, loop in list(site_step_to_loop.items())
     }
     try:
-        queue_counts = await callback_queue().open_counts(time.time())
-    except REDIS_DOWN as error:
-        return {"queue": f"unavailable: {error}", "by_site_step": figures}
+        # A hung Redis must not hold the wallboards' read-out for the client's full timeout.
+        queue_counts = await asyncio.wait_for(callback_queue().open_counts(time.time()), QUEUE_READ_TIMEOUT)
+    except (TimeoutError, *REDIS_DOWN) as error:
+        _queue_down_since = _queue_down_since or time.time()
+        return {
+            "queue": "unavailable",
+            "error": str(error) or type(error).__name__,
+            "stale_since": datetime.fromtimestamp(_queue_down_since, tz=UTC).isoformat(),
+            "by_site_step": figures,
+        }
+    _queue_down_since = None
     for key, counts in queue_counts.items():
         figures[key] = {**figures.get(key, loop_metrics([], 0, 0)), **counts}
     return {"queue": "ok", "by_site_step": figures}
@@ -102,18 +117,13 @@ async def callback_figures() -> dict[str, Any]:
 @app.agent(callback_outcome_topic)
 async def measure_callback_outcomes(stream):
     codec = codec_for_topic("callback-outcomes")
-    async for raw in stream:
+    async for event in stream.events():
+        message = event.message
         try:
-            outcome = codec.decode(raw)
+            outcome = codec.decode(event.value)
         except SerializationError as error:
-            log.error("skipping an unreadable callback outcome: %s", error)
+            log.error("skipping an unreadable callback outcome at %s:%s: %s", message.tp, message.offset, error)
             continue
         key = f"{outcome['site']}|{outcome['step_id'] or '-'}"
-        loop = dict(site_step_to_loop[key])
-        loop["resolved"] = loop.get("resolved", 0) + 1
-        loop["within_sla"] = loop.get("within_sla", 0) + int(outcome["within_sla"])
-        loop["durations"] = [
-            *loop.get("durations", []),
-            epoch(outcome["resolved_at"]) - epoch(outcome["created_at"]),
-        ][-DURATIONS_KEPT:]
-        site_step_to_loop[key] = loop
+        source = f"{message.topic}:{message.partition}"
+        site_step_to_loop[key] = add_outcome(site_step_to_loop[key], outcome, source, message.offset, DURATIONS_KEPT)

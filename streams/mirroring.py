@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from miroir.settings import settings
-from processors.pipeline import count_once, evaluate
+from processors.pipeline import add_inputs, evaluate
 from processors.windows import JourneyTally
 from streams.app import app
 from streams.config import pipeline_config
 from streams.metrics import record_alerts, record_mirror_latency, record_states
-from streams.tables import counter_to_count, journey_to_tally
+from streams.tables import INPUTS_KEY, input_counts, journey_to_tally
 from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic, step_alert_topic
 
 
@@ -20,7 +19,7 @@ async def update_mirror(stream):
     config = pipeline_config()
     async for journey_id, delta in stream.items():
         if journey_id == COUNTERS_KEY:
-            count_inputs(delta["inputs"])
+            input_counts[INPUTS_KEY] = add_inputs(input_counts[INPUTS_KEY], delta["inputs"])
             continue
         tally = JourneyTally.from_dict(journey_to_tally[journey_id])
         tally.apply(config.windows, delta["sightings"], config.taxonomy.thresholds.evidence_ids)
@@ -41,16 +40,6 @@ async def publish_snapshots() -> None:
         states, _ = evaluate(journey_id, JourneyTally.from_dict(data), config, now=time.time(), snapshot=True)
         record_states(states)
         await publish(states, [])
-
-
-def count_inputs(inputs: list[list[Any]]) -> None:
-    """Add what became of each input to the counters, once per input: "@<topic:partition>" keeps
-    the next offset not yet counted, so a redelivered input is skipped."""
-    marks = {source: counter_to_count[f"@{source}"] for source, _, _ in inputs}
-    for name, n in count_once(inputs, marks).items():
-        counter_to_count[name] += n
-    for source, mark in marks.items():
-        counter_to_count[f"@{source}"] = mark
 
 
 async def publish(states: list[dict], alerts: list[dict]) -> None:

@@ -5,10 +5,13 @@ from streams.app import app
 # journey id -> JourneyTally.to_dict(): window buckets, evidence, last classification.
 journey_to_tally = app.Table("journey_to_tally", default=dict)
 
-# "in", "processed", "untagged", "dead:<reason>" -> count. The analysis agents
-# send their batch's counts through the journey-deltas topic under one key, so
-# one partition (and one worker) owns them all.
-counter_to_count = app.Table("counter_to_count", default=int)
+# INPUTS_KEY -> {"counts": {"in", "processed", "untagged", "dead:<reason>": n},
+# "next": {"<topic:partition>": next offset not yet counted}}: one value, so that
+# counts and marks change in one write. The analysis agents send their batch's
+# inputs through the journey-deltas topic under one key, so one partition (and
+# one worker) owns them all.
+INPUTS_KEY = "inputs"
+input_counts = app.Table("input_counts", default=dict)
 
 # "<site>|<step>" -> {"resolved", "within_sla", "durations": [seconds, latest last]}
 site_step_to_loop = app.Table("site_step_to_loop", default=dict)

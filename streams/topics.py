@@ -14,8 +14,11 @@ from streams.app import app
 from streams.avro import codec_name
 
 
-def _avro_topic(name: str) -> faust.TopicT:
-    return app.topic(name, key_type=str, value_serializer=codec_name(TOPIC_SCHEMAS[name]), key_serializer="raw")
+def _avro_topic(name: str, topic: str | None = None) -> faust.TopicT:
+    """The topic `topic` (default: `name`) with the Avro codec of the catalog's topic `name`."""
+    return app.topic(
+        topic or name, key_type=str, value_serializer=codec_name(TOPIC_SCHEMAS[name]), key_serializer="raw"
+    )
 
 
 survey_response_topic = app.topic(settings.pipeline.survey_topic, value_type=bytes, value_serializer="raw")
@@ -24,7 +27,7 @@ callback_outcome_topic = app.topic("callback-outcomes", value_type=bytes, value_
 
 mirror_state_topic = _avro_topic("mirror-states")
 step_alert_topic = _avro_topic("step-alerts")
-callback_request_topic = _avro_topic("callback-requests")
+callback_request_topic = _avro_topic("callback-requests", settings.pipeline.callback_request_topic)
 dead_letter_topic = _avro_topic("dead-letters")
 
 # Internal: one message per journey per analysed batch (a JourneyTally delta),

@@ -16,7 +16,7 @@ from streams.app import app
 from streams.callbacks import callback_figures
 from streams.config import pipeline_config
 from streams.metrics import recent_mirror_latencies
-from streams.tables import counter_to_count, journey_to_tally
+from streams.tables import INPUTS_KEY, input_counts, journey_to_tally
 
 
 def current_mirror() -> list[dict[str, Any]]:
@@ -41,7 +41,7 @@ def rss_mib() -> float:
 
 
 def counters() -> dict[str, Any]:
-    totals = {name: n for name, n in counter_to_count.items() if not name.startswith("@")}
+    totals = input_counts.get(INPUTS_KEY, {}).get("counts", {})
     dead = {k.removeprefix("dead:"): v for k, v in totals.items() if k.startswith("dead:")}
     return {
         "in": totals.get("in", 0),

@@ -28,6 +28,7 @@ const TEXT = {
   live_ok: { fr: "en direct", en: "live" }, stale: { fr: "pas de données depuis", en: "stale since" },
   evidence: { fr: "Verbatims", en: "Verbatims" }, none: { fr: "aucun verbatim", en: "no verbatim yet" },
   mot: { fr: "★ moment de vérité", en: "★ moment of truth" },
+  queueDown: { fr: "file des rappels injoignable depuis", en: "callback queue unreachable since" },
 };
 
 const params = new URLSearchParams(location.search);
@@ -121,7 +122,15 @@ function renderPilot(journey, states) {
     el("span", {}, el("b", {}, String(c.processed ?? 0)), ` ${t("processed")}`),
     el("span", {}, el("b", {}, String(c.dead_lettered ?? 0)), ` ${t("rejected")}`),
     el("span", {}, el("b", {}, String(c.untagged ?? 0)), ` ${t("untagged")}`),
-    el("span", { class: "sample" }, `${t("sample")}: ${sample.join(" · ")}`));
+    el("span", { class: "sample" }, `${t("sample")}: ${sample.join(" · ")}`),
+    ...queueState(ui.data?.callbacks));
+}
+
+// The mirror stays live when Redis is down; only the callback figures are stale, and the page says so.
+function queueState(callbacks) {
+  if (!callbacks || callbacks.queue === "ok") return [];
+  const since = callbacks.stale_since ? new Date(callbacks.stale_since).toLocaleTimeString() : "?";
+  return [el("span", { class: "queue-down", id: "queue-down" }, `${t("queueDown")} ${since}`)];
 }
 
 function renderEvidence(journey, states) {
