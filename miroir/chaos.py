@@ -49,7 +49,7 @@ from streams.config import pipeline_config
 
 EVENT_RATE = 20.0  # events per second of event time: 50,000 events span about 40 minutes
 STALL_SECONDS = 120.0
-SCENARIOS = ("crash", "two-workers", "broker-restart", "redis-outage")
+SCENARIOS = ("crash", "two-workers", "scale-out", "broker-restart", "redis-outage")
 FIRST_REDIS_DB = 10
 
 
@@ -172,14 +172,14 @@ class Run:
     faults: list[str] = field(default_factory=list)
     recoveries: list[float] = field(default_factory=list)
 
-    def topics(self) -> list[str]:
-        """What the group consumes of this run: the replay, the deltas, the callback requests."""
-        return [
-            self.replay.survey_topic,
-            self.replay.staff_topic,
-            f"{self.app_id}-journey-deltas",
-            f"{self.app_id}-callback-requests",
-        ]
+    def unprocessed(self, settings: Settings) -> int:
+        """Messages read by this run's workers and not committed yet: the replay and the deltas
+        (faust's group), the callback requests (the callback sink's group)."""
+        pipeline = [self.replay.survey_topic, self.replay.staff_topic, f"{self.app_id}-journey-deltas"]
+        return lag(settings, self.app_id, pipeline) + self.callbacks_held(settings)
+
+    def callbacks_held(self, settings: Settings) -> int:
+        return lag(settings, f"{self.app_id}-callbacks", [f"{self.app_id}-callback-requests"])
 
     def counted(self) -> int:
         """Inputs counted so far (the counters' owner answers; a standby may lag, so the max)."""
@@ -268,6 +268,21 @@ def two_workers(run: Run, settings: Settings, options: ChaosOptions, console: Co
     console.print(f"chaos: {run.name}: one of two killed at {before:,}; the other took over in {seconds:.1f}s")
 
 
+def scale_out(run: Run, settings: Settings, options: ChaosOptions, console: Console) -> None:
+    """A second worker joins mid-stream: half the partitions, and the tables on them, move to it
+    while batches are in flight (the rebalance that once lost inputs)."""
+    before = run.wait_for_progress(int(run.replay.sent * 0.3))
+    joined = time.monotonic()
+    run.workers[1].start()
+    run.wait_until(
+        lambda: all(c and c["assigned"] for c in (w.counters() for w in run.workers)) and run.owns_every_input(),
+        "the group sharing the partitions between both workers",
+    )
+    seconds = run.recovered(joined, before)
+    run.faults.append(f"second worker joined at {before:,}")
+    console.print(f"chaos: {run.name}: a second worker joined at {before:,}; counting again after {seconds:.1f}s")
+
+
 def broker_restart(run: Run, settings: Settings, options: ChaosOptions, console: Console) -> None:
     """Stop Kafka mid-stream, keep it down, start it again; the worker must carry on by itself."""
     from infra.stack import Paths, start_kafka, stop_kafka
@@ -299,9 +314,8 @@ def redis_outage(run: Run, settings: Settings, options: ChaosOptions, console: C
         raise ChaosError(f"{run.name}: with Redis down the mirror stopped or did not say since when: {readout}")
     restarted = time.monotonic()
     start_redis(settings, Paths(settings), echo=lambda line: console.print(f"chaos: {line}"))
-    held = f"{run.app_id}-callback-requests"
     run.wait_until(
-        lambda: _queue_state(url) == "ok" and lag(settings, run.app_id, [held]) == 0, "queueing the held callbacks"
+        lambda: _queue_state(url) == "ok" and run.callbacks_held(settings) == 0, "queueing the held callbacks"
     )
     seconds = time.monotonic() - restarted
     run.recoveries.append(round(seconds, 1))
@@ -316,12 +330,15 @@ def _queue_state(url: str) -> str | None:
         return None
 
 
-FAULTS: dict[str, tuple[int, Callable[[Run, Settings, ChaosOptions, Console], None]]] = {
-    "reference": (1, no_fault),
-    "crash": (1, crash),
-    "two-workers": (2, two_workers),
-    "broker-restart": (1, broker_restart),
-    "redis-outage": (1, redis_outage),
+Fault = Callable[[Run, Settings, ChaosOptions, Console], None]
+# scenario -> (workers, how many start with the run, the fault)
+FAULTS: dict[str, tuple[int, int, Fault]] = {
+    "reference": (1, 1, no_fault),
+    "crash": (1, 1, crash),
+    "two-workers": (2, 2, two_workers),
+    "scale-out": (2, 1, scale_out),
+    "broker-restart": (1, 1, broker_restart),
+    "redis-outage": (1, 1, redis_outage),
 }
 
 
@@ -435,7 +452,7 @@ def settled_state(settings: Settings, run: Run) -> dict[str, Any]:
     """The tables and the queue once the group has committed everything it read, and they stopped
     moving."""
     with contextlib.suppress(ChaosError):  # what never gets counted is reported as lost
-        run.wait_until(lambda: lag(settings, run.app_id, run.topics()) == 0, "committing every input")
+        run.wait_until(lambda: run.unprocessed(settings) == 0, "committing every input")
     previous = None
     for _ in range(30):
         tallies = read_changelog(settings, f"{run.app_id}-journey_to_tally-changelog")
@@ -527,7 +544,7 @@ def run_scenario(
 
     from infra.topics import ensure_topics
 
-    count, fault = FAULTS[name]
+    count, starting, fault = FAULTS[name]
     env, app_id, redis_url = scenario_env(settings, name, replay, redis_db)
     ensure_topics(settings, [env["MIROIR_CALLBACK_REQUEST_TOPIC"]])
     redis.Redis.from_url(redis_url).flushdb()
@@ -541,7 +558,7 @@ def run_scenario(
     console.print(f"chaos: {name}: {count} worker(s) of {app_id} (log {workers[0].log})")
     started = time.monotonic()
     try:
-        for worker in workers:
+        for worker in workers[:starting]:
             worker.start()
         run.wait_until(run.owns_every_input, "the workers taking their partitions", timeout=180)
         fault(run, settings, options, console)

@@ -234,7 +234,7 @@ def chaos(
     kills: int = typer.Option(5, help="SIGKILLs of the worker in the crash scenario"),
     seed: int = typer.Option(11, help="Seed of the replay and of the kill points"),
     scenarios: str = typer.Option(
-        "crash,two-workers,broker-restart,redis-outage", help="Comma-separated: which scenarios to run"
+        "crash,two-workers,scale-out,broker-restart,redis-outage", help="Comma-separated: which scenarios to run"
     ),
     outage: float = typer.Option(10.0, help="Seconds the broker or Redis stays down"),
     output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),

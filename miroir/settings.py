@@ -88,6 +88,20 @@ class KafkaSettings(BaseSettings):
         context = self.ssl_context()
         return faust.SSLCredentials(context) if context else None
 
+    def aiokafka_config(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka's clients (the callback sink's own consumer)."""
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            config["sasl_mechanism"] = self.sasl_mechanism
+            config["sasl_plain_username"] = self.sasl_username
+            config["sasl_plain_password"] = self.sasl_password.get_secret_value() if self.sasl_password else None
+        if context := self.ssl_context():
+            config["ssl_context"] = context
+        return config
+
     def client_config(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python's producer, consumer and admin clients."""
         config: dict[str, Any] = {

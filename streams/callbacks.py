@@ -1,8 +1,11 @@
 """Callback requests into the managers' Redis queue; escalations; closed-loop metrics.
 
-When Redis is down the sink retries with backoff and does not take the next
-batch: faust commits only what the agent has finished with, so nothing is
-lost, and admission is idempotent, so a redelivered batch admits nothing twice.
+The sink reads the callback requests with a Kafka consumer of its own (group
+`<app id>-callbacks`), not through faust's: while Redis is down it retries
+with backoff and holds its batch, and only its own fetching waits. Through
+faust's shared consumer a full stream buffer would stall every agent, and the
+mirror with them. It commits a batch once Redis has taken it, so nothing is
+lost; admission is idempotent, so a batch delivered again admits nothing twice.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from miroir.settings import settings
 from processors.callbacks import add_outcome, loop_metrics
-from schemas import SerializationError, codec_for_topic
+from schemas import AvroCodec, SerializationError, codec_for_topic
 from sinks.callback_queue import CallbackQueue
 from sinks.grafana import escalation_annotation
 from streams.annotations import grafana_annotations
@@ -41,10 +46,44 @@ def callback_queue() -> CallbackQueue:
     return CallbackQueue.from_url(settings.redis.dsn, pipeline_config().taxonomy.callbacks.quiet_days)
 
 
-@app.agent(callback_request_topic)
-async def queue_callbacks(stream):
-    async for requests in stream.take(settings.pipeline.batch_size, within=settings.pipeline.batch_within):
-        await admit_until_accepted(list(requests))
+@app.task
+async def queue_callbacks() -> None:
+    consumer = AIOKafkaConsumer(
+        callback_request_topic.get_topic_name(),
+        **settings.kafka.aiokafka_config(),
+        group_id=f"{app.conf.id}-callbacks",
+        enable_auto_commit=False,
+        auto_offset_reset=settings.pipeline.auto_offset_reset,
+        # The sink may wait out a long Redis outage between two fetches without leaving its group.
+        max_poll_interval_ms=24 * 3600 * 1000,
+    )
+    await consumer.start()
+    codec = codec_for_topic("callback-requests")
+    try:
+        while True:
+            batches = await consumer.getmany(
+                timeout_ms=int(settings.pipeline.batch_within * 1000), max_records=settings.pipeline.batch_size
+            )
+            records = [record for tp_records in batches.values() for record in tp_records]
+            if not records:
+                continue
+            await admit_until_accepted(decode_requests(codec, records))
+            try:
+                await consumer.commit()
+            except CommitFailedError as error:  # the group moved on: the batch comes again, admitted once
+                log.warning("callback batch not committed (%s); it will be delivered again", error)
+    finally:
+        await consumer.stop()
+
+
+def decode_requests(codec: AvroCodec, records: list[Any]) -> list[dict[str, Any]]:
+    requests = []
+    for record in records:
+        try:
+            requests.append(codec.decode(record.value))
+        except SerializationError as error:  # written by this pipeline: a bug, not user input
+            log.error("skipping an unreadable callback request at %s:%s: %s", record.partition, record.offset, error)
+    return requests
 
 
 async def admit_until_accepted(requests: list[dict[str, Any]]) -> None:

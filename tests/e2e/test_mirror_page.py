@@ -67,3 +67,18 @@ def test_the_page_shows_steps_changing_type_live_and_their_evidence(stack: Setti
         browser.save_screenshot(str(OUTPUT / "mirror-page.png"))
         assert (OUTPUT / "mirror-page.png").stat().st_size > 10_000
         streaming.join(timeout=60)
+
+
+def test_with_redis_unreachable_the_page_stays_live_and_says_since_when(stack: Settings) -> None:
+    from miroir.demo import _free_port, pilot_workers
+
+    nowhere = f"redis://localhost:{_free_port(1)}/0"  # a port nothing listens on
+    with pilot_workers(stack, Console(quiet=True), env={"MIROIR_REDIS_URL": nowhere}) as urls, chromium() as browser:
+        browser.get(f"{urls[0]}/?journey=home_delivery&lang=en")
+        wait = WebDriverWait(browser, 60, poll_frequency=0.5)
+        wait.until(lambda b: len(step_types(b)) == 7)  # the mirror renders
+        banner = wait.until(
+            lambda b: b.execute_script("const q = document.getElementById('queue-down'); return q && q.innerText")
+        )
+        assert banner.startswith("callback queue unreachable since ")
+        assert "stale" not in browser.find_element(By.ID, "connection").get_attribute("class")  # the mirror is live

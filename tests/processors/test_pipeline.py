@@ -69,3 +69,15 @@ def test_counters_count_each_input_once() -> None:
     redelivered = [*batch[1:], ["s:0", 2, ["in", "processed"]]]
     assert count_once(redelivered, marks) == {"in": 1, "processed": 1}
     assert marks == {"s:0": 3, "s:1": 1}
+
+
+def test_counts_and_marks_move_together_so_a_replayed_batch_adds_nothing() -> None:
+    from processors.pipeline import add_inputs
+
+    batch = [["s:0", 0, ["in", "processed"]], ["s:0", 1, ["in", "dead:undecodable"]]]
+    once = add_inputs({}, batch)
+    assert once == {"counts": {"in": 2, "processed": 1, "dead:undecodable": 1}, "next": {"s:0": 2}}
+    assert add_inputs(once, batch) == once  # redelivered after a crash: the one value says it was counted
+    later = add_inputs(once, [*batch, ["s:0", 2, ["in", "processed"]]])
+    assert later["counts"] == {"in": 3, "processed": 2, "dead:undecodable": 1}
+    assert once["counts"]["in"] == 2  # the previous value is left as it was (a table value, not shared state)
