@@ -241,6 +241,31 @@ def _java(paths: Paths, heap: str, main: str, *args: str) -> list[str]:
     ]
 
 
+def _sasl_config(settings: Settings) -> str:
+    """With SASL_PLAINTEXT the local broker requires the settings' user (PLAIN), as a password
+    in MIROIR_REDIS_URL turns on Redis's requirepass: the same settings then work for a real cluster."""
+    kafka = settings.kafka
+    if kafka.security_protocol == "PLAINTEXT":
+        return ""
+    if kafka.security_protocol != "SASL_PLAINTEXT" or (kafka.sasl_mechanism or "PLAIN") != "PLAIN":
+        raise StackError(
+            f"the local stack runs PLAINTEXT or SASL_PLAINTEXT with PLAIN, not {kafka.security_protocol} "
+            f"{kafka.sasl_mechanism or ''}; for TLS or SCRAM, point MIROIR_KAFKA_BOOTSTRAP_SERVERS at your cluster."
+        )
+    if not kafka.sasl_username or not kafka.sasl_password:
+        raise StackError("SASL_PLAINTEXT needs MIROIR_KAFKA_SASL_USERNAME and MIROIR_KAFKA_SASL_PASSWORD.")
+    user, password = kafka.sasl_username, kafka.sasl_password.get_secret_value()
+    if '"' in user + password or "\\" in user + password:
+        raise StackError("the local broker's SASL user and password may not contain quotes or backslashes.")
+    return (
+        "sasl.enabled.mechanisms=PLAIN\n"
+        "sasl.mechanism.inter.broker.protocol=PLAIN\n"
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+        f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{user}" '
+        f'password="{password}" user_{user}="{password}";\n'
+    )
+
+
 def _write_kafka_config(settings: Settings, paths: Paths) -> Path:
     host, port = _local_kafka(settings)
     template = (INFRA_DIR / "kafka" / "server.properties.template").read_text()
@@ -253,8 +278,11 @@ def _write_kafka_config(settings: Settings, paths: Paths) -> Path:
             controller_port=settings.stack.kafka_controller_port,
             data_dir=paths.kafka_data,
             partitions=settings.kafka.topic_partitions,
+            protocol=settings.kafka.security_protocol,
+            sasl=_sasl_config(settings),
         )
     )
+    config.chmod(0o600)  # it may hold the SASL password
     return config
 
 

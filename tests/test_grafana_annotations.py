@@ -17,7 +17,13 @@ DOCUMENTED_FIELDS = {"dashboardUID", "dashboardId", "panelId", "time", "timeEnd"
 
 
 async def fake_grafana(failures: int) -> tuple[web.AppRunner, str, list[dict[str, Any]]]:
+    """Records every POST; answers GET /api/annotations?tags=... from what it accepted."""
     seen: list[dict[str, Any]] = []
+    accepted: list[dict[str, Any]] = []
+
+    async def find(request: web.Request) -> web.Response:
+        wanted = set(request.query.getall("tags", []))
+        return web.json_response([a for a in accepted if wanted <= set(a["tags"])])
 
     async def annotations(request: web.Request) -> web.Response:
         seen.append(
@@ -30,10 +36,12 @@ async def fake_grafana(failures: int) -> tuple[web.AppRunner, str, list[dict[str
         )
         if len(seen) <= failures:
             return web.json_response({"message": "unavailable"}, status=503)
+        accepted.append(seen[-1]["json"])
         return web.json_response({"id": len(seen), "message": "Annotation added"})
 
     server = web.Application()
     server.router.add_post("/api/annotations", annotations)
+    server.router.add_get("/api/annotations", find)
     runner = web.AppRunner(server)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -61,7 +69,15 @@ async def test_a_step_alert_is_posted_as_a_documented_annotation_with_retry() ->
     body = {k: v for k, v in request["json"].items() if v is not None}
     assert set(body) <= DOCUMENTED_FIELDS and {"time", "tags", "text"} <= set(body)
     assert body["time"] == int(alert["at"].timestamp() * 1000)
-    assert body["tags"] == ["miroir", "step-alert", "home_delivery", "pickup", "dead_end", "entered"]
+    assert body["tags"] == [
+        "miroir",
+        "step-alert",
+        "home_delivery",
+        "pickup",
+        "dead_end",
+        "entered",
+        f"miroir-id:{alert['alert_id']}",
+    ]
     assert "home_delivery / pickup (live) became dead end" in body["text"]
 
 
@@ -71,3 +87,18 @@ async def test_offering_never_waits_and_a_full_queue_drops_the_oldest() -> None:
         sink.offer(escalation_annotation(f"cb-{i}", "lyon", 1_790_000_000.0))
     assert sink.dropped == 1 and sink.pending.qsize() == 2
     assert (await sink.pending.get())["text"].startswith("Callback cb-1")
+
+
+async def test_an_alert_published_again_is_annotated_once_even_by_a_restarted_worker() -> None:
+    runner, url, seen = await fake_grafana(failures=0)
+    annotation = alert_annotation(EXAMPLES["StepAlert"])
+    try:
+        first = GrafanaAnnotations(url, token=None)
+        assert await first.post(annotation) and await first.post(annotation)  # redelivered in the same process
+        await first.close()
+        restarted = GrafanaAnnotations(url, token=None)  # after a crash: asks Grafana
+        assert await restarted.post(annotation)
+        await restarted.close()
+    finally:
+        await runner.cleanup()
+    assert len(seen) == 1 and (first.sent, first.skipped, restarted.sent, restarted.skipped) == (1, 1, 0, 1)

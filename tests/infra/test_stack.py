@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +101,43 @@ def test_redis_requirepass_from_the_url(private_stack: Settings, monkeypatch: py
     finally:
         anonymous.close()
     assert (Paths(settings).redis / "redis.conf").stat().st_mode & 0o077 == 0  # the password is not world-readable
+
+
+@pytest.mark.integration
+def test_kafka_sasl_settings_work_for_every_client_and_a_wrong_password_is_refused(
+    private_stack: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With SASL_PLAINTEXT the local broker requires the configured user; the admin, the producer,
+    the faust worker and the callback sink's aiokafka consumer all get in with the same settings."""
+    import redis
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+    from rich.console import Console
+
+    from miroir.demo import DemoOptions, pilot_workers, stream_pilot, wait_until_processed
+
+    sasl = {
+        "MIROIR_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "MIROIR_KAFKA_SASL_MECHANISM": "PLAIN",
+        "MIROIR_KAFKA_SASL_USERNAME": "miroir",
+        "MIROIR_KAFKA_SASL_PASSWORD": "s3cret-pw",
+    }
+    for name, value in sasl.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    up(settings, echo=lambda _: None)  # kafka_answers and the topics already go through SASL
+    assert "user_miroir=" in (Paths(settings).kafka / "server.properties").read_text()
+
+    with pytest.raises(KafkaError):
+        KafkaAdminClient(**{**settings.kafka.client_config(), "sasl_plain_password": "wrong"}, request_timeout_ms=5000)
+
+    queue = redis.Redis.from_url(settings.redis.dsn, decode_responses=True)
+    with pilot_workers(settings, Console(quiet=True), env=sasl) as urls:
+        sent = stream_pilot(settings, DemoOptions(60, 3, 500.0, 0.0, True, None), on_progress=lambda n: None)
+        counters = wait_until_processed(urls[0], sent, timeout=120)["counters"]
+        assert counters["in"] == counters["processed"] == sent
+        deadline = time.monotonic() + 30  # the callback sink reads through aiokafka with the same settings
+        while not queue.keys("miroir:cb:cb-*") and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert queue.keys("miroir:cb:cb-*")
+    queue.close()
