@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -44,7 +45,7 @@ from miroir.settings import Settings
 from processors.simulate import simulate
 from processors.windows import JourneyTally
 from schemas import codec_for_topic
-from sinks.callback_queue import SITES, site_stream
+from sinks.callback_queue import SITES, SUPPRESSED, site_stream
 from streams.config import pipeline_config
 
 EVENT_RATE = 20.0  # events per second of event time: 50,000 events span about 40 minutes
@@ -118,15 +119,18 @@ class Worker:
         self.env = {**env, "MIROIR_WEB_PORT": str(self.port), "MIROIR_DATA_DIR": str(data_dir)}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_from = 0  # where this start's lines begin in the (shared, appended) log
 
     @property
     def url(self) -> str:
         return f"http://localhost:{self.port}"
 
     def start(self) -> None:
+        self.log_from = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "miroir.cli", "worker", "-l", os.environ.get("MIROIR_CHAOS_LOGLEVEL", "warn")],
+                # info: faust logs when it starts and ends reading the changelogs
+                [sys.executable, "-m", "miroir.cli", "worker", "-l", "info"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -153,11 +157,35 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.kill()
 
+    def changelog_seconds(self) -> float | None:
+        """How long this start spent reading the tables' changelogs (faust's own log lines)."""
+        if self.process is None:
+            return None
+        with self.log.open("rb") as log:  # both workers of a run share it: their pid tells their lines
+            log.seek(self.log_from)
+            mine = f"] [{self.process.pid}] "
+            lines = [line for line in log.read().decode(errors="replace").splitlines() if mine in line]
+        # The latest read: a survivor reads again the partitions it takes over.
+        starts = [i for i, line in enumerate(lines) if "Restoring state from changelog topics" in line]
+        if not starts:
+            return None
+        ends = [line for line in lines[starts[-1] :] if "Done reading from changelog topics" in line]
+        began, ended = _log_time(lines[starts[-1]]), _log_time(ends[0]) if ends else None
+        return round(ended - began, 2) if began is not None and ended is not None else None
+
     def counters(self) -> dict[str, Any] | None:
         try:
             return fetch(self.url, "/counters/", timeout=2) if self.alive() else None
         except WorkerUnavailable:
             return None
+
+
+def _log_time(line: str) -> float | None:
+    """Epoch seconds of a faust log line ("[2026-11-23 13:24:44,531] ...")."""
+    try:
+        return datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -171,6 +199,7 @@ class Run:
     workers: list[Worker]
     faults: list[str] = field(default_factory=list)
     recoveries: list[float] = field(default_factory=list)
+    changelog_reads: list[float] = field(default_factory=list)
 
     def unprocessed(self, settings: Settings) -> int:
         """Messages read by this run's workers and not committed yet: the replay and the deltas
@@ -204,6 +233,11 @@ class Run:
             time.sleep(0.1)
         return time.monotonic() - started
 
+    def counted_in_changelog(self, settings: Settings) -> int:
+        """Inputs counted as the changelog has it: after a SIGKILL, exactly what survived."""
+        table = read_changelog(settings, f"{self.app_id}-input_counts-changelog")
+        return int(table.get("inputs", {}).get("counts", {}).get("in", 0))
+
     def wait_for_progress(self, target: int) -> int:
         """Block until `target` inputs are counted; returns the count then."""
         self.wait_until(lambda: self.counted() >= target, f"counting {target:,} inputs")
@@ -216,6 +250,7 @@ class Run:
         self.wait_until(lambda: self.counted() > before or self.counted() >= self.replay.sent, "resuming")
         seconds = time.monotonic() - since
         self.recoveries.append(round(seconds, 1))
+        self.changelog_reads += [s for w in self.workers if w.alive() and (s := w.changelog_seconds()) is not None]
         return seconds
 
 
@@ -248,10 +283,11 @@ def crash(run: Run, settings: Settings, options: ChaosOptions, console: Console)
     rng = random.Random(options.seed)
     worker = run.workers[0]
     for target in sorted(int(rng.uniform(0.05, 0.85) * run.replay.sent) for _ in range(options.kills)):
-        before = run.wait_for_progress(target)
+        run.wait_for_progress(target)
         worker.kill()
         restarted = time.monotonic()
         worker.start()
+        before = run.counted_in_changelog(settings)  # so that recovering that much is not taken for progress
         seconds = run.recovered(restarted, before)
         run.faults.append(f"SIGKILL at {before:,}")
         console.print(f"chaos: {run.name}: killed at {before:,} counted, moving again after {seconds:.1f}s")
@@ -259,9 +295,10 @@ def crash(run: Run, settings: Settings, options: ChaosOptions, console: Console)
 
 def two_workers(run: Run, settings: Settings, options: ChaosOptions, console: Console) -> None:
     """Two workers in one group; SIGKILL one mid-way and leave it dead: its partitions must move."""
-    before = run.wait_for_progress(run.replay.sent // 2)
+    run.wait_for_progress(run.replay.sent // 2)
     run.workers[1].kill()
     killed = time.monotonic()
+    before = run.counted_in_changelog(settings)
     run.wait_until(run.owns_every_input, "the survivor taking every input partition")
     seconds = run.recovered(killed, before)
     run.faults.append(f"SIGKILL of one of two at {before:,}")
@@ -405,7 +442,7 @@ def window_figures(tallies: dict[str, Any]) -> dict[str, tuple[int, int, float, 
                 for side in ("customer", "staff"):
                     v = tally.view(window, side, step.id)
                     key = f"{journey_id}|{step.id}|{window.name}|{side}"
-                    figures[key] = (v.n, v.total, round(v.pos_sum, 6), round(v.neg_sum, 6))
+                    figures[key] = (v.n, v.total, v.pos_sum, v.neg_sum)
     return figures
 
 
@@ -430,7 +467,8 @@ def verbatims(tallies: dict[str, Any]) -> Counter[str]:
 
 
 def queued_callbacks(redis_url: str) -> dict[str, Any]:
-    """The queue's entries per callback, and each customer's open callback."""
+    """The queue's entries per callback, each customer's open callback, and every request the queue
+    decided on (admitted, or suppressed with its reason: a customer's second open callback)."""
     import redis
 
     client: Any = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -443,7 +481,8 @@ def queued_callbacks(redis_url: str) -> dict[str, Any]:
         for key in client.scan_iter("miroir:cb:customer:*"):
             if opened := client.hget(key, "open"):
                 customers[key.rsplit(":", 1)[1]] = opened
-        return {"entries": entries, "customers": customers}
+        suppressed = client.hgetall(SUPPRESSED)
+        return {"entries": entries, "customers": customers, "decided": set(entries) | set(suppressed)}
     finally:
         client.close()
 
@@ -485,11 +524,19 @@ class Outcome:
     types_equal: str
     callbacks: int
     recovery_seconds: list[float]
+    changelog_seconds: list[float]
     detail: dict[str, Any]
 
     @property
     def passed(self) -> bool:
         return not self.lost and not self.duplicated and self.reconciled and self.detail["figures_differ"] == []
+
+
+def _same(a: tuple[int, int, float, float] | None, b: tuple[int, int, float, float] | None) -> bool:
+    """Equal counts, and sums equal but for the order floats were added in."""
+    if a is None or b is None:
+        return a is b
+    return a[:2] == b[:2] and abs(a[2] - b[2]) < 1e-6 and abs(a[3] - b[3]) < 1e-6
 
 
 def compare(run: Run, state: dict[str, Any], reference: dict[str, Any], requests: int, ref_requests: int) -> Outcome:
@@ -498,7 +545,7 @@ def compare(run: Run, state: dict[str, Any], reference: dict[str, Any], requests
     dead = sum(v for k, v in counters.items() if k.startswith("dead:"))
     counted_in = counters.get("in", 0)
     figures, ref_figures = window_figures(state["tallies"]), window_figures(reference["tallies"])
-    differ = sorted(k for k in ref_figures.keys() | figures.keys() if figures.get(k) != ref_figures.get(k))
+    differ = sorted(k for k in ref_figures.keys() | figures.keys() if not _same(figures.get(k), ref_figures.get(k)))
     types, ref_types = mirror_types(state["tallies"]), mirror_types(reference["tallies"])
     seen, ref_seen = verbatims(state["tallies"]), verbatims(reference["tallies"])
     queue, ref_queue = state["queue"], reference["queue"]
@@ -506,12 +553,17 @@ def compare(run: Run, state: dict[str, Any], reference: dict[str, Any], requests
     missing_verbatims = sum(max(0, ref_seen[k] - seen[k]) for k in ref_seen)
     extra_verbatims = sum(max(0, seen[k] - ref_seen[k]) for k in seen)
     queued_twice = sum(n - 1 for n in queue["entries"].values())
+    requests_missing = ref_queue["decided"] - queue["decided"]  # a request the queue never saw
+    requests_unexpected = queue["decided"] - ref_queue["decided"]
     return Outcome(
         scenario=run.name,
         events=run.replay.sent,
         faults=run.faults,
-        lost=(run.replay.sent - counted_in) + missing_verbatims + len(ref_customers - customers),
-        duplicated=extra_verbatims + queued_twice + len(customers - ref_customers),
+        lost=(run.replay.sent - counted_in)
+        + missing_verbatims
+        + len(requests_missing)
+        + len(ref_customers - customers),
+        duplicated=extra_verbatims + queued_twice + len(customers - ref_customers) + len(requests_unexpected),
         redelivered=max(0, requests - ref_requests),
         counted_in=counted_in,
         processed=processed,
@@ -521,12 +573,15 @@ def compare(run: Run, state: dict[str, Any], reference: dict[str, Any], requests
         types_equal=f"{sum(types.get(k) == v for k, v in ref_types.items())}/{len(ref_types)}",
         callbacks=len(queue["entries"]),
         recovery_seconds=run.recoveries,
+        changelog_seconds=run.changelog_reads,
         detail={
             "figures_differ": differ[:20],
             "types_differ": sorted(k for k, v in ref_types.items() if types.get(k) != v)[:20],
             "missing_verbatims": missing_verbatims,
             "extra_verbatims": extra_verbatims,
             "callbacks_queued_twice": queued_twice,
+            "requests_missing": sorted(requests_missing)[:20],
+            "requests_unexpected": sorted(requests_unexpected)[:20],
             "customers_missing_a_callback": sorted(ref_customers - customers)[:20],
             "customers_with_unexpected_callback": sorted(customers - ref_customers)[:20],
             "dead_letters_by_reason": {k[5:]: v for k, v in counters.items() if k.startswith("dead:")},
@@ -600,6 +655,7 @@ def chaos_table(outcomes: list[Outcome]) -> Table:
         "types = reference",
         "callbacks",
         "recovery s (median / max)",
+        "changelog read s (max)",
         title="Fault scenarios against an uninterrupted run of the same replay",
         title_justify="left",
     )
@@ -621,6 +677,7 @@ def chaos_table(outcomes: list[Outcome]) -> Table:
             o.types_equal,
             f"{o.callbacks:,}",
             recovery,
+            f"{max(o.changelog_seconds):.2f}" if o.changelog_seconds else "-",
         )
     return table
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from statistics import median
 from typing import Any
 
+from processors.offsets import add, as_ranges
 from processors.taxonomy import CallbackPolicy, MeasurementPoint, Taxonomy
 
 # Without a measurement point: NPS detractors (0-6) and CSAT 1-2.
@@ -108,17 +109,16 @@ def within_sla(resolved_at: float, due_at: float) -> bool:
 
 
 def add_outcome(loop: dict[str, Any], outcome: dict[str, Any], source: str, offset: int, kept: int) -> dict[str, Any]:
-    """The site/step's closed-loop tally with this outcome counted, once: "next" keeps, per
-    outcomes partition, the next offset not yet counted, so a redelivered outcome changes nothing."""
-    marks = dict(loop.get("next", {}))
-    if offset < marks.get(source, 0):
+    """The site/step's closed-loop tally with this outcome counted, once: "counted" keeps, per
+    outcomes partition, the offsets counted, so a redelivered outcome changes nothing."""
+    counted = {s: as_ranges(v) for s, v in loop.get("counted", {}).items()}
+    if not add(counted.setdefault(source, []), offset):
         return loop
-    marks[source] = offset + 1
     return {
         "resolved": loop.get("resolved", 0) + 1,
         "within_sla": loop.get("within_sla", 0) + int(outcome["within_sla"]),
         "durations": [*loop.get("durations", []), epoch(outcome["resolved_at"]) - epoch(outcome["created_at"])][-kept:],
-        "next": marks,
+        "counted": counted,
     }
 
 

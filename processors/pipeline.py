@@ -17,6 +17,7 @@ from typing import Any
 
 from processors.analysis import Analysis, analyse
 from processors.mirror import Classification, alert_kinds, classify
+from processors.offsets import Ranges, add, as_ranges
 from processors.redact import redact
 from processors.states import customer_mention_polarity, staff_mention_polarity
 from processors.taxonomy import Taxonomy
@@ -131,26 +132,24 @@ def take_input(
         return None, Rejection("other", f"{type(error).__name__}: {error}")
 
 
-def count_once(inputs: list[list[Any]], marks: dict[str, int]) -> Counter[str]:
-    """Counter increments for [source, offset, names] entries, skipping any input below its
-    source's mark (the next offset not yet counted); `marks` is updated."""
+def count_once(inputs: list[list[Any]], counted: dict[str, Ranges]) -> Counter[str]:
+    """Counter increments for [source, offset, names] entries, skipping any input its source's
+    ranges say was counted already; `counted` is updated."""
     counts: Counter[str] = Counter()
     for source, offset, names in inputs:
-        if offset < marks.get(source, 0):
-            continue
-        counts.update(names)
-        marks[source] = offset + 1
+        if add(counted.setdefault(source, []), offset):
+            counts.update(names)
     return counts
 
 
 def add_inputs(counters: dict[str, Any], inputs: list[list[Any]]) -> dict[str, Any]:
-    """The pipeline's counters with a batch's inputs added, each once. Counts and marks live in
-    one value, written at once: a crash between two writes cannot leave the counts ahead of
-    the marks (and an input redelivered after it counted twice)."""
-    marks = dict(counters.get("next", {}))
+    """The pipeline's counters with a batch's inputs added, each once. The counts and the offsets
+    counted live in one value, written at once: a crash between two writes cannot leave one
+    ahead of the other (and an input delivered again after it counted twice, or never)."""
+    counted = {source: as_ranges(v) for source, v in counters.get("counted", {}).items()}
     counts = Counter(counters.get("counts", {}))
-    counts.update(count_once(inputs, marks))
-    return {"counts": dict(counts), "next": marks}
+    counts.update(count_once(inputs, counted))
+    return {"counts": dict(counts), "counted": counted}
 
 
 def _millis(seconds: float) -> datetime:

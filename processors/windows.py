@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from processors.offsets import Ranges, add, as_ranges
+
 SIDES = ("customer", "staff")
 _TOTAL = "_"  # per-bucket count of the side's verbatims (tagged or not): the denominator of shares
 
@@ -73,19 +75,17 @@ class JourneyTally:
     watermark: float = 0.0
     # Previous classification per "window|step", for hysteresis and alerts.
     classified: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Per input partition ("topic:partition"), the next offset not yet counted: an input
-    # delivered again (at-least-once, after a crash) is not counted twice.
-    applied: dict[str, int] = field(default_factory=dict)
+    # Per input partition ("topic:partition"), the offsets counted (processors.offsets): an
+    # input delivered again (at-least-once, after a crash or a rebalance) is not counted twice.
+    applied: dict[str, Ranges] = field(default_factory=dict)
 
     def apply(self, windows: tuple[WindowSpec, ...], sightings: list[dict[str, Any]], evidence_ids: int) -> int:
         """Count each sighting (see processors.pipeline) once; returns how many were new."""
         new = 0
         for s in sightings:
-            if s["offset"] < self.applied.get(s["source"], 0):
-                continue
-            self.observe(windows, s["side"], s["at"], s["id"], s["steps"], evidence_ids, s["texts"])
-            self.applied[s["source"]] = s["offset"] + 1
-            new += 1
+            if add(self.applied.setdefault(s["source"], []), s["offset"]):
+                self.observe(windows, s["side"], s["at"], s["id"], s["steps"], evidence_ids, s["texts"])
+                new += 1
         return new
 
     def observe(
@@ -153,5 +153,5 @@ class JourneyTally:
             evidence={k: [list(pair) for pair in v] for k, v in data.get("evidence", {}).items()},
             watermark=float(data.get("watermark", 0.0)),
             classified=dict(data.get("classified", {})),
-            applied=dict(data.get("applied", {})),
+            applied={source: as_ranges(v) for source, v in data.get("applied", {}).items()},
         )

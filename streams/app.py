@@ -3,9 +3,11 @@
 import faust
 
 from miroir.settings import settings
+from streams import faust_fixes
 from streams.avro import register_avro_codecs
 
 register_avro_codecs()
+faust_fixes.apply()
 
 app = faust.App(
     settings.pipeline.app_id,

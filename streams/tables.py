@@ -6,8 +6,8 @@ from streams.app import app
 journey_to_tally = app.Table("journey_to_tally", default=dict)
 
 # INPUTS_KEY -> {"counts": {"in", "processed", "untagged", "dead:<reason>": n},
-# "next": {"<topic:partition>": next offset not yet counted}}: one value, so that
-# counts and marks change in one write. The analysis agents send their batch's
+# "counted": {"<topic:partition>": offsets counted, as ranges}}: one value, so that
+# counts and offsets change in one write. The analysis agents send their batch's
 # inputs through the journey-deltas topic under one key, so one partition (and
 # one worker) owns them all.
 INPUTS_KEY = "inputs"

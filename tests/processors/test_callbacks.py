@@ -102,7 +102,8 @@ def test_a_redelivered_outcome_is_counted_once() -> None:
     created = datetime(2026, 11, 2, 9, tzinfo=UTC)
     outcome = {"within_sla": True, "created_at": created, "resolved_at": created + timedelta(hours=3)}
     loop = add_outcome({}, outcome, "callback-outcomes:1", 7, kept=10)
-    assert loop == {"resolved": 1, "within_sla": 1, "durations": [3 * 3600.0], "next": {"callback-outcomes:1": 8}}
+    counted = {"callback-outcomes:1": [[7, 8]]}
+    assert loop == {"resolved": 1, "within_sla": 1, "durations": [3 * 3600.0], "counted": counted}
     assert add_outcome(loop, outcome, "callback-outcomes:1", 7, kept=10) is loop
     late = {**outcome, "within_sla": False, "resolved_at": created + timedelta(hours=30)}
     loop = add_outcome(loop, late, "callback-outcomes:0", 2, kept=1)  # another partition has its own mark

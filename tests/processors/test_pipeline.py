@@ -63,12 +63,14 @@ def test_mirror_states_fit_their_schema() -> None:
 def test_counters_count_each_input_once() -> None:
     from processors.pipeline import count_once
 
-    marks: dict[str, int] = {}
+    marks: dict[str, list[list[int]]] = {}
     batch = [["s:0", 0, ["in", "processed"]], ["s:0", 1, ["in", "dead:empty_verbatim"]], ["s:1", 0, ["in"]]]
     assert count_once(batch, marks) == {"in": 3, "processed": 1, "dead:empty_verbatim": 1}
     redelivered = [*batch[1:], ["s:0", 2, ["in", "processed"]]]
     assert count_once(redelivered, marks) == {"in": 1, "processed": 1}
-    assert marks == {"s:0": 3, "s:1": 1}
+    assert marks == {"s:0": [[0, 3]], "s:1": [[0, 1]]}
+    reread_after_a_seek = [["s:1", 3, ["in"]], ["s:1", 1, ["in"]], ["s:1", 2, ["in"]], ["s:1", 3, ["in"]]]
+    assert count_once(reread_after_a_seek, marks) == {"in": 3} and marks["s:1"] == [[0, 4]]
 
 
 def test_counts_and_marks_move_together_so_a_replayed_batch_adds_nothing() -> None:
@@ -76,7 +78,7 @@ def test_counts_and_marks_move_together_so_a_replayed_batch_adds_nothing() -> No
 
     batch = [["s:0", 0, ["in", "processed"]], ["s:0", 1, ["in", "dead:undecodable"]]]
     once = add_inputs({}, batch)
-    assert once == {"counts": {"in": 2, "processed": 1, "dead:undecodable": 1}, "next": {"s:0": 2}}
+    assert once == {"counts": {"in": 2, "processed": 1, "dead:undecodable": 1}, "counted": {"s:0": [[0, 2]]}}
     assert add_inputs(once, batch) == once  # redelivered after a crash: the one value says it was counted
     later = add_inputs(once, [*batch, ["s:0", 2, ["in", "processed"]]])
     assert later["counts"] == {"in": 3, "processed": 2, "dead:undecodable": 1}

@@ -83,7 +83,15 @@ def test_offsets_are_tracked_per_partition() -> None:
     tally = JourneyTally()
     tally.apply(WINDOWS, [sighting(5, "survey-responses:0")], evidence_ids=3)
     assert tally.apply(WINDOWS, [sighting(2, "survey-responses:1")], evidence_ids=3) == 1
-    assert tally.applied == {"survey-responses:0": 6, "survey-responses:1": 3}
+    assert tally.applied == {"survey-responses:0": [[5, 6]], "survey-responses:1": [[2, 3]]}
+
+
+def test_inputs_read_again_after_a_seek_behind_later_ones_still_count() -> None:
+    """Around a rebalance one batch can hold offsets 6..9 and then 0..9 again (re-read after a seek)."""
+    once, mixed = JourneyTally(), JourneyTally()
+    once.apply(WINDOWS, [sighting(i) for i in range(10)], evidence_ids=3)
+    new = mixed.apply(WINDOWS, [sighting(i) for i in (*range(6, 10), *range(10))], evidence_ids=3)
+    assert new == 10 and mixed.view(LONG, "customer", "delivery").n == once.view(LONG, "customer", "delivery").n
 
 
 def test_a_tally_survives_its_json_form() -> None:
