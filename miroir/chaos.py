@@ -4,17 +4,18 @@ A seeded replay (the synthetic pilot with a share of bad inputs) is produced
 once to input topics of its own. Each scenario starts fresh workers (their own
 app id, callback-requests topic and Redis database) that read it from the
 start, does its damage while they work through the backlog (the harshest
-moment: the most work in flight), waits until every input is counted, then
-reads what the pipeline kept (its tables' changelogs and the Redis queue) and
-compares it with the reference run:
+moment: the most work in flight), waits until the groups have committed all
+they read, then reads what the pipeline kept (its tables' changelogs and the
+Redis queue) and compares it with the reference run:
 
-- lost: inputs never counted, verbatims missing from the windows, callbacks missing;
+- lost: inputs never counted, verbatims missing from the windows, callback
+  requests the queue never saw;
 - duplicated: verbatims counted twice, a callback queued twice, a customer with
   two open callbacks;
 - redelivered: callback requests sent again after a fault (at-least-once at work;
   the idempotent queue admits each once);
-- recovery: from the fault's end (restart, kill, broker or Redis back) until the
-  pipeline moves again.
+- recovery: from the restart (the kill, with two workers; the broker or Redis
+  started again) until the pipeline counts new inputs again.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from urllib.parse import urlparse
 from rich.console import Console
 from rich.table import Table
 
-from miroir.demo import _free_port, invalid_inputs
+from miroir.demo import free_port, invalid_inputs
 from miroir.readout import WorkerUnavailable, fetch
 from miroir.settings import Settings
 from processors.simulate import simulate
@@ -115,7 +116,7 @@ class Worker:
     """One `miroir worker` process that can be killed and started again on the same port."""
 
     def __init__(self, env: dict[str, str], index: int, data_dir: Path, log: Path) -> None:
-        self.port = _free_port(int(env["MIROIR_WEB_PORT"]) + index)
+        self.port = free_port(int(env["MIROIR_WEB_PORT"]) + index)
         self.env = {**env, "MIROIR_WEB_PORT": str(self.port), "MIROIR_DATA_DIR": str(data_dir)}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None

@@ -43,7 +43,7 @@ class DemoOptions:
     timeout: float = 300.0
 
 
-def _free_port(preferred: int) -> int:
+def free_port(preferred: int) -> int:
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", preferred))
@@ -74,7 +74,7 @@ def pilot_workers(
     workers, urls = [], []
     with log_path.open("ab") as log:
         for i in range(count):
-            port = _free_port(settings.pipeline.web_port + i)
+            port = free_port(settings.pipeline.web_port + i)
             urls.append(f"http://localhost:{port}")
             worker_env = {
                 **pilot_env,

@@ -111,7 +111,7 @@ def test_one_callback_per_dissatisfied_response_even_on_replay_then_the_loop_clo
         assert loop["within_sla_pct"] == 100.0 and loop["open"] == 2 and loop["overdue"] == 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -120,7 +120,7 @@ def _free_port() -> int:
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[tuple[str, Any, Any]]:
     """A Redis of this test's own (append-only), with start and stop."""
-    port = _free_port()
+    port = free_port()
     processes: list[subprocess.Popen[bytes]] = []
 
     def start() -> None:

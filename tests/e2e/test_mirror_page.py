@@ -70,9 +70,9 @@ def test_the_page_shows_steps_changing_type_live_and_their_evidence(stack: Setti
 
 
 def test_with_redis_unreachable_the_page_stays_live_and_says_since_when(stack: Settings) -> None:
-    from miroir.demo import _free_port, pilot_workers
+    from miroir.demo import free_port, pilot_workers
 
-    nowhere = f"redis://localhost:{_free_port(1)}/0"  # a port nothing listens on
+    nowhere = f"redis://localhost:{free_port(1)}/0"  # a port nothing listens on
     with pilot_workers(stack, Console(quiet=True), env={"MIROIR_REDIS_URL": nowhere}) as urls, chromium() as browser:
         browser.get(f"{urls[0]}/?journey=home_delivery&lang=en")
         wait = WebDriverWait(browser, 60, poll_frequency=0.5)

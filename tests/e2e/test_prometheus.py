@@ -19,7 +19,7 @@ from miroir.demo import DemoOptions, pilot_worker, stream_pilot
 from miroir.settings import Settings
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -41,7 +41,7 @@ def test_prometheus_finds_the_per_step_series(stack: Settings, tmp_path: Path) -
     with pilot_worker(stack, Console(quiet=True)) as url:
         stream_pilot(stack, DemoOptions(400, 5, 400.0, 0.0, True, None), lambda n: None)
         worker = url.removeprefix("http://")
-        port = _free_port()
+        port = free_port()
         config = tmp_path / "prometheus.yml"
         config.write_text(
             "global: {scrape_interval: 1s}\n"

@@ -13,7 +13,7 @@ from infra.stack import Paths, StackError, _alive, down, port_answers, start_kaf
 from miroir.settings import Settings
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -24,9 +24,9 @@ def private_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     """Settings for a second stack on free ports, in its own run folder (jars shared)."""
     monkeypatch.setenv("MIROIR_RUN_DIR", str(tmp_path / "run"))
     monkeypatch.setenv("MIROIR_KAFKA_LIBS_DIR", str(Path(".run/kafka-libs").resolve()))
-    monkeypatch.setenv("MIROIR_KAFKA_BOOTSTRAP_SERVERS", f"localhost:{_free_port()}")
-    monkeypatch.setenv("MIROIR_KAFKA_CONTROLLER_PORT", str(_free_port()))
-    monkeypatch.setenv("MIROIR_REDIS_URL", f"redis://localhost:{_free_port()}/0")
+    monkeypatch.setenv("MIROIR_KAFKA_BOOTSTRAP_SERVERS", f"localhost:{free_port()}")
+    monkeypatch.setenv("MIROIR_KAFKA_CONTROLLER_PORT", str(free_port()))
+    monkeypatch.setenv("MIROIR_REDIS_URL", f"redis://localhost:{free_port()}/0")
     settings = Settings()
     yield settings
     down(settings, echo=lambda _: None)
