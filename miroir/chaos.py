@@ -633,6 +633,9 @@ def run_chaos(settings: Settings, options: ChaosOptions, console: Console) -> li
     unknown = set(options.scenarios) - set(SCENARIOS)
     if unknown:
         raise ChaosError(f"unknown scenario(s) {', '.join(sorted(unknown))}; choose among {', '.join(SCENARIOS)}")
+    restarted = {"broker-restart": ("kafka", "kafka.Kafka"), "redis-outage": ("redis", "redis-server")}
+    for scenario in set(options.scenarios) & set(restarted):
+        _require_own(settings, scenario, *restarted[scenario])
     name = f"chaos-{time.strftime('%Y%m%d-%H%M%S')}"
     replay = produce_replay(settings, name, options, console)
     _, reference, ref_requests = run_scenario(settings, "reference", replay, FIRST_REDIS_DB, options, console)
@@ -641,6 +644,18 @@ def run_chaos(settings: Settings, options: ChaosOptions, console: Console) -> li
         run, state, requests = run_scenario(settings, scenario, replay, FIRST_REDIS_DB + i, options, console)
         outcomes.append(compare(run, state, reference, requests, ref_requests))
     return outcomes
+
+
+def _require_own(settings: Settings, scenario: str, service: str, marker: str) -> None:
+    """Stopping and starting a service needs the one `miroir stack up` started from this run folder."""
+    from infra.stack import Paths, running_pid
+
+    if running_pid(Paths(settings), service, marker) is None:
+        raise ChaosError(
+            f"{scenario} stops and starts {service}, but no {service} started by `miroir stack up` from "
+            f"{settings.stack.run_dir} runs (another one answers, or none). Run `miroir stack down` and "
+            f"`miroir stack up` here, or leave {scenario} out (--scenarios)."
+        )
 
 
 def chaos_table(outcomes: list[Outcome]) -> Table:
