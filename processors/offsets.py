@@ -37,6 +37,13 @@ def add(ranges: Ranges, offset: int) -> bool:
     return True
 
 
+def add_all(ranges: Ranges, other: Ranges) -> None:
+    """Mark every offset of `other` counted (in place)."""
+    for start, end in other:
+        for offset in range(start, end):
+            add(ranges, offset)
+
+
 def as_ranges(value: Any) -> Ranges:
     """Ranges from a stored value; an int is an older high-water mark: everything below it."""
     if isinstance(value, int):

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors.offsets import Ranges, add, as_ranges
+from processors.offsets import Ranges, add, add_all, as_ranges
 
 SIDES = ("customer", "staff")
 _TOTAL = "_"  # per-bucket count of the side's verbatims (tagged or not): the denominator of shares
@@ -79,13 +79,25 @@ class JourneyTally:
     # input delivered again (at-least-once, after a crash or a rebalance) is not counted twice.
     applied: dict[str, Ranges] = field(default_factory=dict)
 
-    def apply(self, windows: tuple[WindowSpec, ...], sightings: list[dict[str, Any]], evidence_ids: int) -> int:
-        """Count each sighting (see processors.pipeline) once; returns how many were new."""
+    def apply(
+        self,
+        windows: tuple[WindowSpec, ...],
+        sightings: list[dict[str, Any]],
+        evidence_ids: int,
+        read: dict[str, Ranges] | None = None,
+    ) -> int:
+        """Count each sighting (see processors.pipeline) once; returns how many were new.
+
+        `read` is every offset the batch read, this journey's or not: marking them all keeps
+        `applied` one range per partition, where the sightings alone would leave a gap for
+        every input of another journey (state growing with the stream)."""
         new = 0
         for s in sightings:
             if add(self.applied.setdefault(s["source"], []), s["offset"]):
                 self.observe(windows, s["side"], s["at"], s["id"], s["steps"], evidence_ids, s["texts"])
                 new += 1
+        for source, ranges in (read or {}).items():
+            add_all(self.applied.setdefault(source, []), ranges)
         return new
 
     def observe(

@@ -19,6 +19,7 @@ from faust.types import EventT
 
 from miroir.settings import settings
 from processors.callbacks import callback_request
+from processors.offsets import Ranges, add
 from processors.pipeline import (
     Check,
     Observation,
@@ -84,10 +85,12 @@ async def analyse_batch(
     deltas: Sightings = {}
     produced: dict[str, list[float]] = {}  # Kafka timestamps per journey, for produce -> mirror latency
     counted: list[list[Any]] = []
+    read: dict[str, Ranges] = {}
     now = time.time()
     for event in events:
         LATENCY.observe(max(now - event.message.timestamp, 0.0))
         source, offset = f"{event.message.topic}:{event.message.partition}", event.message.offset
+        add(read.setdefault(source, []), offset)
         record, outcome = take_input(event.value, codec, check, observe, config, deltas, now, (source, offset))
         if isinstance(outcome, Rejection):
             await send_dead_letter(event, outcome, now)
@@ -98,9 +101,13 @@ async def analyse_batch(
         produced.setdefault(record.get("journey_id") or "*", []).append(event.message.timestamp)
         if then is not None:
             await then(record, outcome, now)
-    for journey_id, sightings in deltas.items():
-        stamps = produced.get(journey_id, []) + produced.get("*", [])
-        await journey_delta_topic.send(key=journey_id, value={"sightings": sightings, "produced_at": stamps})
+    # Every journey hears of every offset read, seen in it or not (see JourneyTally.apply).
+    for journey_id in config.taxonomy.journeys:
+        sightings = deltas.get(journey_id, [])
+        stamps = produced.get(journey_id, []) + produced.get("*", []) if sightings else []
+        await journey_delta_topic.send(
+            key=journey_id, value={"sightings": sightings, "read": read, "produced_at": stamps}
+        )
     await journey_delta_topic.send(key=COUNTERS_KEY, value={"inputs": counted})
     record_counts(Counter(name for _, _, names in counted for name in names))
 

@@ -21,8 +21,15 @@ async def update_mirror(stream):
         if journey_id == COUNTERS_KEY:
             input_counts[INPUTS_KEY] = add_inputs(input_counts[INPUTS_KEY], delta["inputs"])
             continue
+        if not delta["sightings"] and journey_id not in journey_to_tally:
+            continue  # a journey nothing was said of yet: no tally to keep
         tally = JourneyTally.from_dict(journey_to_tally[journey_id])
-        tally.apply(config.windows, delta["sightings"], config.taxonomy.thresholds.evidence_ids)
+        new = tally.apply(
+            config.windows, delta["sightings"], config.taxonomy.thresholds.evidence_ids, delta.get("read")
+        )
+        if not new:  # only offsets to mark: the windows did not move
+            journey_to_tally[journey_id] = tally.to_dict()
+            continue
         now = time.time()
         tally.expire(config.windows)
         states, alerts = evaluate(journey_id, tally, config, now=now)

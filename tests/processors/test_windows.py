@@ -100,3 +100,15 @@ def test_a_tally_survives_its_json_form() -> None:
     tally = tally_of([("staff", T0, {"assembly": 0.7})])
     tally.classified["live|assembly"] = {"mirror_type": "neutral"}
     assert JourneyTally.from_dict(json.loads(json.dumps(tally.to_dict()))) == tally
+
+
+def test_offsets_of_other_journeys_read_in_the_batch_keep_one_range_per_partition() -> None:
+    """Sightings alone would leave a gap for every input of another journey: state growing with the stream."""
+    tally = JourneyTally()
+    for batch in range(50):
+        offsets = range(batch * 10, batch * 10 + 10)
+        mine = [sighting(i) for i in offsets if i % 3 == 0]  # a third of the inputs are this journey's
+        tally.apply(WINDOWS, mine, evidence_ids=3, read={"survey-responses:0": [[offsets[0], offsets[-1] + 1]]})
+    assert tally.applied == {"survey-responses:0": [[0, 500]]}
+    assert tally.view(LONG, "customer", "delivery").n == len(range(0, 500, 3))
+    assert tally.apply(WINDOWS, [sighting(3)], evidence_ids=3) == 0  # read, hence counted: not twice
