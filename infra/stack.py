@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from miroir.settings import Settings
+from config.settings import Settings
 
 KAFKA_VERSION = "4.1.1"
 INFRA_DIR = Path(__file__).parent

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from miroir.settings import Settings
-from schemas.catalog import ALL_TOPICS
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +14,7 @@ def ensure_topics(settings: Settings, names: list[str] | None = None, partitions
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    wanted = names or ALL_TOPICS
+    wanted = names or settings.pipeline.topics.public()
     admin = KafkaAdminClient(**settings.kafka.client_config())
     try:
         existing = set(admin.list_topics())

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from miroir.settings import settings
+from config.settings import settings
 from sinks.callback_queue import CallbackError, CallbackQueue
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ MANAGER = typer.Option(..., "--manager", "-m", envvar="MIROIR_MANAGER", help="Wh
 def _run(action: Callable[[CallbackQueue], Awaitable[T]]) -> T:
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from streams.config import pipeline_config
+    from processors.config import pipeline_config
 
     async def go() -> T:
         queue = CallbackQueue.from_url(settings.redis.dsn, pipeline_config().taxonomy.callbacks.quiet_days)
@@ -136,14 +136,15 @@ def resolve(
     manager: str = MANAGER,
 ) -> None:
     """Record the outcome of a callback; the outcome goes to Kafka (callback-outcomes)."""
-    from miroir.producer import RecordProducer
+    from schemas import codec_for
+    from tools.producer import RecordProducer
 
     if outcome not in OUTCOMES:
         err.print(f"[bold red]error:[/] --outcome {outcome!r}: expected one of {', '.join(OUTCOMES)}")
         raise typer.Exit(1)
     record = _run(lambda queue: queue.resolve(callback_id, outcome, note or None, manager, time.time()))
     with RecordProducer(settings) as producer:
-        producer.send_record("callback-outcomes", record["site"], record)
+        producer.send_record(producer.topics.callback_outcomes, record["site"], record, codec_for("CallbackOutcome"))
     sla = "within" if record["within_sla"] else "[red]after[/]"
     console.print(f"{callback_id}: {outcome}, {sla} its due time; outcome published")
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from miroir.settings import settings
+from config.settings import settings
 
 console = Console()
 err = Console(stderr=True)
@@ -117,7 +117,7 @@ def demo(
 ) -> None:
     """The live pilot demo: stack up, a fresh worker, a synthetic pilot streaming, the mirror live."""
     from infra.stack import StackError
-    from miroir.demo import DemoOptions, run_demo
+    from tools.demo import DemoOptions, run_demo
 
     if exit_when_done and events <= 0:
         _fail("--exit-when-done needs --events N")
@@ -135,7 +135,7 @@ def simulate(
     rate: float = typer.Option(50.0, help="Events per second (event time follows the wall clock)"),
 ) -> None:
     """Produce a synthetic pilot (FR/EN customer responses and staff stories) to the input topics."""
-    from miroir.demo import DemoOptions, stream_pilot
+    from tools.demo import DemoOptions, stream_pilot
 
     options = DemoOptions(events, seed, rate, 0.0, True, None)
     with Progress(console=console) as progress:
@@ -161,14 +161,14 @@ def replay(
     """Stream a CSV or JSONL export into the input topics; bad rows are reported, not fatal."""
     from itertools import islice
 
-    from miroir.producer import TOPIC_OF_KIND, RecordProducer
-    from miroir.replay import PRESETS, ReplayOptions, parse_mapping, read_rows, records
+    from config.topics import INPUT_KINDS
+    from tools.replay import PRESETS, ReplayOptions, parse_mapping, read_rows, replay_file
 
     chosen = PRESETS.get(preset or "", {})
     if preset and not chosen:
         _fail(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
     kind = kind or chosen.get("kind") or ""
-    if kind not in TOPIC_OF_KIND:
+    if kind not in INPUT_KINDS:
         _fail("--kind must be survey or staff")
     try:
         mapping = {**chosen.get("map", {}), **parse_mapping(map_)}
@@ -185,20 +185,16 @@ def replay(
         chosen.get("prompt", prompt),
     )
     rows = read_rows(file)
-    bad: list[tuple[int, str]] = []
-    with RecordProducer(settings) as producer, Progress(console=console) as progress:
+    with Progress(console=console) as progress:
         task = progress.add_task(f"replaying {file.name}", total=None)
-        for number, result in records(islice(rows, limit) if limit else rows, options):
-            if isinstance(result, bytes):
-                producer.send_raw(TOPIC_OF_KIND[kind], result)
-            else:
-                bad.append((number, result))
-            progress.update(task, advance=1)
+        topic, sent, bad = replay_file(
+            settings, islice(rows, limit) if limit else rows, options, lambda: progress.update(task, advance=1)
+        )
     for number, reason in bad[:20]:
         err.print(f"row {number}: {reason}")
     if len(bad) > 20:
         err.print(f"... and {len(bad) - 20} more bad rows")
-    console.print(f"sent {producer.sent} records to {TOPIC_OF_KIND[kind]}; {len(bad)} bad rows skipped")
+    console.print(f"sent {sent} records to {topic}; {len(bad)} bad rows skipped")
 
 
 @app.command()
@@ -214,7 +210,7 @@ def bench(
     output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
 ) -> None:
     """Benchmarks on the real local stack, each against a baseline measured in the same run."""
-    from miroir.bench import BenchOptions, report, run_bench
+    from tools.bench import BenchOptions, report, run_bench
 
     options = BenchOptions(
         events=events,
@@ -242,7 +238,7 @@ def chaos(
     """Fault scenarios on the real stack (SIGKILLed workers, a lost worker of two, a broker restart,
     a Redis outage), each against an uninterrupted run of the same replay; exits 1 if anything is
     lost, duplicated or unreconciled."""
-    from miroir.chaos import ChaosError, ChaosOptions, report, run_chaos
+    from tools.chaos import ChaosError, ChaosOptions, report, run_chaos
 
     options = ChaosOptions(
         events=events, kills=kills, seed=seed, scenarios=tuple(s for s in scenarios.split(",") if s), outage=outage
@@ -273,7 +269,7 @@ def evaluate(
     """How right the analysis is on real reviews, beside plain TextBlob / TextBlob-fr in the same run."""
     import json
 
-    from miroir.evaluate import run_eval
+    from tools.evaluate import run_eval
 
     try:
         results = run_eval(
@@ -320,8 +316,8 @@ def mirror_show(
     url: str = typer.Option(f"http://localhost:{settings.pipeline.web_port}", help="The worker's web server"),
 ) -> None:
     """Show the current mirror of a running worker."""
-    from miroir.readout import WorkerUnavailable, callback_table, fetch, mirror_tables
-    from streams.config import pipeline_config
+    from processors.config import pipeline_config
+    from tools.readout import WorkerUnavailable, callback_table, fetch, mirror_tables
 
     try:
         mirror = fetch(url, "/mirror/")

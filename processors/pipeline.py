@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from processors.analysis import Analysis, analyse
 from processors.mirror import Classification, alert_kinds, classify
@@ -23,7 +23,6 @@ from processors.states import customer_mention_polarity, staff_mention_polarity
 from processors.taxonomy import Taxonomy
 from processors.validation import Rejection, event_seconds
 from processors.windows import JourneyTally, SideView, WindowSpec
-from schemas.codec import AvroCodec, SerializationError
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +44,21 @@ def _evidence(analysis: Analysis) -> dict[str, str]:
     return {step.step_id: redact(step.evidence) for step in analysis.steps}
 
 
-# journey id -> what a batch saw of it: one "sighting" per (verbatim, journey), each with
-# its origin, so the window side counts an input once however often it is delivered.
-Sightings = dict[str, list[dict[str, Any]]]
+class Sighting(TypedDict):
+    """One verbatim as a journey saw it, with its origin, so that the window side counts an
+    input once however often it is delivered (see JourneyTally.apply)."""
+
+    source: str  # "topic:partition"
+    offset: int
+    side: str  # "customer" | "staff"
+    at: float  # event time, epoch seconds
+    id: str  # response_id or feedback_id
+    steps: dict[str, float]  # step id -> polarity of its mention
+    texts: dict[str, str]  # step id -> redacted clause, as evidence
+
+
+# journey id -> what a batch saw of it: one sighting per (verbatim, journey).
+Sightings = dict[str, list[Sighting]]
 Origin = tuple[str, int]  # ("topic:partition", offset)
 
 
@@ -110,26 +121,22 @@ Observe = Callable[[dict[str, Any], PipelineConfig, Sightings, Origin], Observat
 
 
 def take_input(
-    raw: Any,
-    codec: AvroCodec,
+    record: dict[str, Any],
     check: Check,
     observe: Observe,
     config: PipelineConfig,
     deltas: Sightings,
     now: float,
     origin: Origin,
-) -> tuple[dict[str, Any] | None, Rejection | Observation]:
-    """Decode, check and observe one input. Never raises: whatever is wrong with it comes back
+) -> Rejection | Observation:
+    """Check and observe one decoded input. Never raises: whatever is wrong with it comes back
     as a Rejection with its reason, for dead-letters."""
     try:
-        record = codec.decode(raw)
         rejection = check(record, config.taxonomy, now)
-        return record, rejection if rejection is not None else observe(record, config, deltas, origin)
-    except SerializationError as error:
-        return None, Rejection(error.reason, str(error))
+        return rejection if rejection is not None else observe(record, config, deltas, origin)
     except Exception as error:  # a poison message must not stop the agent
         log.exception("could not analyse an input")
-        return None, Rejection("other", f"{type(error).__name__}: {error}")
+        return Rejection("other", f"{type(error).__name__}: {error}")
 
 
 def count_once(inputs: list[list[Any]], counted: dict[str, Ranges]) -> Counter[str]:

@@ -1,13 +1,13 @@
 """Avro schemas (`*.avsc`, the single source of truth) and the codec that reads them."""
 
-from schemas.catalog import TOPIC_SCHEMAS, codec_for_topic
+from schemas.catalog import INPUT_SCHEMAS, TOPIC_SCHEMAS
 from schemas.codec import AvroCodec, SerializationError, codec_for, schema_names
 
 __all__ = [
+    "INPUT_SCHEMAS",
     "TOPIC_SCHEMAS",
     "AvroCodec",
     "SerializationError",
     "codec_for",
-    "codec_for_topic",
     "schema_names",
 ]

@@ -1,24 +1,20 @@
-"""Which schema each topic carries: the wire contract of the pipeline."""
+"""Which schema each topic carries: the wire contract of the pipeline.
+
+Keyed by the attribute of `config.topics.Topics` that names the topic (the
+names themselves come from the settings), valued by the `.avsc` it carries.
+"""
 
 from __future__ import annotations
 
-from schemas.codec import AvroCodec, codec_for
-
 TOPIC_SCHEMAS: dict[str, str] = {
-    "survey-responses": "SurveyResponse",
-    "staff-feedback": "StaffFeedback",
-    "mirror-states": "MirrorState",
-    "step-alerts": "StepAlert",
-    "callback-requests": "CallbackRequest",
-    "callback-outcomes": "CallbackOutcome",
-    "dead-letters": "DeadLetter",
+    "survey_responses": "SurveyResponse",
+    "staff_feedback": "StaffFeedback",
+    "mirror_states": "MirrorState",
+    "step_alerts": "StepAlert",
+    "callback_requests": "CallbackRequest",
+    "callback_outcomes": "CallbackOutcome",
+    "dead_letters": "DeadLetter",
 }
 
-ALL_TOPICS: list[str] = list(TOPIC_SCHEMAS)
-
-
-def codec_for_topic(topic: str) -> AvroCodec:
-    try:
-        return codec_for(TOPIC_SCHEMAS[topic])
-    except KeyError:
-        raise KeyError(f"no schema for topic {topic!r}; known: {', '.join(TOPIC_SCHEMAS)}") from None
+# The input kinds producers name ("survey", "staff"; see config.topics.INPUT_KINDS) -> their schema.
+INPUT_SCHEMAS: dict[str, str] = {"survey": "SurveyResponse", "staff": "StaffFeedback"}

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import wraps
 from typing import Any
 
-from miroir.settings import settings
+from config.settings import settings
 
 
 def authorized(headers: Mapping[str, str], query: Mapping[str, str], token: str | None) -> bool:

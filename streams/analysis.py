@@ -17,8 +17,9 @@ from typing import Any
 
 from faust.types import EventT
 
-from miroir.settings import settings
+from config.settings import settings
 from processors.callbacks import callback_request
+from processors.config import pipeline_config
 from processors.offsets import Ranges, add
 from processors.pipeline import (
     Check,
@@ -30,10 +31,11 @@ from processors.pipeline import (
     take_input,
 )
 from processors.validation import Rejection, check_staff_feedback, check_survey_response
-from schemas import AvroCodec, codec_for_topic
+from schemas import AvroCodec, codec_for
 from streams.app import app
-from streams.config import pipeline_config
+from streams.decoding import decode_input
 from streams.metrics import CALLBACKS_REQUESTED, LATENCY, record_counts
+from streams.records import JourneyDelta
 from streams.topics import (
     COUNTERS_KEY,
     callback_request_topic,
@@ -53,7 +55,7 @@ async def analyse_survey_responses(stream):
     async for events in stream.take_events(settings.pipeline.batch_size, settings.pipeline.batch_within):
         await analyse_batch(
             events,
-            codec_for_topic("survey-responses"),
+            codec_for("SurveyResponse"),
             check_survey_response,
             observe_survey_response,
             then=ask_for_callback,
@@ -63,7 +65,7 @@ async def analyse_survey_responses(stream):
 @app.agent(staff_feedback_topic)
 async def analyse_staff_feedback(stream):
     async for events in stream.take_events(settings.pipeline.batch_size, settings.pipeline.batch_within):
-        await analyse_batch(events, codec_for_topic("staff-feedback"), check_staff_feedback, observe_staff_feedback)
+        await analyse_batch(events, codec_for("StaffFeedback"), check_staff_feedback, observe_staff_feedback)
 
 
 async def ask_for_callback(record: dict[str, Any], observation: Observation, now: float) -> None:
@@ -91,12 +93,15 @@ async def analyse_batch(
         LATENCY.observe(max(now - event.message.timestamp, 0.0))
         source, offset = f"{event.message.topic}:{event.message.partition}", event.message.offset
         add(read.setdefault(source, []), offset)
-        record, outcome = take_input(event.value, codec, check, observe, config, deltas, now, (source, offset))
+        record = decode_input(event.value, codec)
+        outcome = record if isinstance(record, Rejection) else take_input(
+            record, check, observe, config, deltas, now, (source, offset)
+        )
         if isinstance(outcome, Rejection):
             await send_dead_letter(event, outcome, now)
             counted.append([source, offset, ["in", f"dead:{outcome.reason}"]])
             continue
-        assert record is not None
+        assert not isinstance(record, Rejection)
         counted.append([source, offset, ["in", "processed", *(() if outcome.tagged else ("untagged",))]])
         produced.setdefault(record.get("journey_id") or "*", []).append(event.message.timestamp)
         if then is not None:
@@ -105,10 +110,8 @@ async def analyse_batch(
     for journey_id in config.taxonomy.journeys:
         sightings = deltas.get(journey_id, [])
         stamps = produced.get(journey_id, []) + produced.get("*", []) if sightings else []
-        await journey_delta_topic.send(
-            key=journey_id, value={"sightings": sightings, "read": read, "produced_at": stamps}
-        )
-    await journey_delta_topic.send(key=COUNTERS_KEY, value={"inputs": counted})
+        await journey_delta_topic.send(key=journey_id, value=JourneyDelta.of_journey(sightings, read, stamps))
+    await journey_delta_topic.send(key=COUNTERS_KEY, value=JourneyDelta.of_counters(counted))
     record_counts(Counter(name for _, _, names in counted for name in names))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import cache
 
-from miroir.settings import settings
+from config.settings import settings
 from sinks.grafana import GrafanaAnnotations, alert_annotation
 from streams.app import app
 from streams.topics import step_alert_topic

@@ -2,7 +2,7 @@
 
 import faust
 
-from miroir.settings import settings
+from config.settings import settings
 from streams import faust_fixes
 from streams.avro import register_avro_codecs
 

@@ -22,14 +22,14 @@ from aiokafka.errors import CommitFailedError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from miroir.settings import settings
+from config.settings import settings
 from processors.callbacks import add_outcome, loop_metrics
-from schemas import AvroCodec, SerializationError, codec_for_topic
+from processors.config import pipeline_config
+from schemas import AvroCodec, SerializationError, codec_for
 from sinks.callback_queue import CallbackQueue
 from sinks.grafana import escalation_annotation
 from streams.annotations import grafana_annotations
 from streams.app import app
-from streams.config import pipeline_config
 from streams.metrics import CALLBACK_ESCALATIONS, record_callback_figures
 from streams.tables import site_step_to_loop
 from streams.topics import callback_outcome_topic, callback_request_topic
@@ -51,14 +51,14 @@ async def queue_callbacks() -> None:
     consumer = AIOKafkaConsumer(
         callback_request_topic.get_topic_name(),
         **settings.kafka.aiokafka_config(),
-        group_id=f"{app.conf.id}-callbacks",
+        group_id=settings.pipeline.topics.callback_sink_group,
         enable_auto_commit=False,
         auto_offset_reset=settings.pipeline.auto_offset_reset,
         # The sink may wait out a long Redis outage between two fetches without leaving its group.
         max_poll_interval_ms=24 * 3600 * 1000,
     )
     await consumer.start()
-    codec = codec_for_topic("callback-requests")
+    codec = codec_for("CallbackRequest")
     try:
         while True:
             batches = await consumer.getmany(
@@ -155,7 +155,7 @@ async def callback_figures() -> dict[str, Any]:
 
 @app.agent(callback_outcome_topic)
 async def measure_callback_outcomes(stream):
-    codec = codec_for_topic("callback-outcomes")
+    codec = codec_for("CallbackOutcome")
     async for event in stream.events():
         message = event.message
         try:

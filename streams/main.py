@@ -10,7 +10,7 @@ import time
 
 
 def run_worker(argv: list[str]) -> None:
-    from miroir.settings import settings
+    from config.settings import settings
     from streams.app import app
 
     # faust creates its data folder but not the folders above it.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 
-from miroir.settings import settings
+from config.settings import settings
+from processors.config import pipeline_config
 from processors.pipeline import add_inputs, evaluate
 from processors.windows import JourneyTally
 from streams.app import app
-from streams.config import pipeline_config
 from streams.metrics import record_alerts, record_mirror_latency, record_states
+from streams.records import JOURNEY_DELTA_VERSION, JourneyDelta
 from streams.tables import INPUTS_KEY, input_counts, journey_to_tally
 from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic, step_alert_topic
 
@@ -18,15 +19,14 @@ from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic
 async def update_mirror(stream):
     config = pipeline_config()
     async for journey_id, delta in stream.items():
+        check_version(delta)
         if journey_id == COUNTERS_KEY:
-            input_counts[INPUTS_KEY] = add_inputs(input_counts[INPUTS_KEY], delta["inputs"])
+            input_counts[INPUTS_KEY] = add_inputs(input_counts[INPUTS_KEY], delta.inputs)
             continue
-        if not delta["sightings"] and journey_id not in journey_to_tally:
+        if not delta.sightings and journey_id not in journey_to_tally:
             continue  # a journey nothing was said of yet: no tally to keep
         tally = JourneyTally.from_dict(journey_to_tally[journey_id])
-        new = tally.apply(
-            config.windows, delta["sightings"], config.taxonomy.thresholds.evidence_ids, delta.get("read")
-        )
+        new = tally.apply(config.windows, delta.sightings, config.taxonomy.thresholds.evidence_ids, delta.read)
         if not new:  # only offsets to mark: the windows did not move
             journey_to_tally[journey_id] = tally.to_dict()
             continue
@@ -34,10 +34,18 @@ async def update_mirror(stream):
         tally.expire(config.windows)
         states, alerts = evaluate(journey_id, tally, config, now=now)
         journey_to_tally[journey_id] = tally.to_dict()
-        record_mirror_latency([now - stamp for stamp in delta.get("produced_at", [])])
+        record_mirror_latency([now - stamp for stamp in delta.produced_at])
         record_states(states)
         record_alerts(alerts)
         await publish(states, alerts)
+
+
+def check_version(delta: JourneyDelta) -> None:
+    if delta.version != JOURNEY_DELTA_VERSION:
+        raise RuntimeError(
+            f"journey delta version {delta.version}, this worker reads {JOURNEY_DELTA_VERSION}: "
+            "every worker of a group must run the same release"
+        )
 
 
 @app.timer(interval=settings.pipeline.snapshot_interval)

@@ -13,9 +13,9 @@ from typing import Any
 from aiohttp import web as aiohttp_web
 from faust import web
 
+from processors.config import pipeline_config
 from streams.access import requires_token
 from streams.app import app
-from streams.config import pipeline_config
 
 WEB_DIR = Path(__file__).parent / "web"
 STATIC = {"mirror.js": "application/javascript", "mirror.css": "text/css"}

@@ -9,12 +9,12 @@ from typing import Any
 
 from faust import web
 
+from processors.config import pipeline_config
 from processors.pipeline import evaluate
 from processors.windows import JourneyTally
 from streams.access import requires_token
 from streams.app import app
 from streams.callbacks import callback_figures
-from streams.config import pipeline_config
 from streams.metrics import recent_mirror_latencies
 from streams.tables import INPUTS_KEY, input_counts, journey_to_tally
 

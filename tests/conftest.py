@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from miroir.settings import Settings
+from config.settings import Settings
 
 
 @pytest.fixture(scope="session")

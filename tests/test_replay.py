@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from miroir.replay import (
+from schemas import codec_for
+from tools.replay import (
     PRESETS,
     ReplayOptions,
     RowError,
@@ -19,9 +20,8 @@ from miroir.replay import (
     records,
     to_record,
 )
-from schemas import codec_for_topic
 
-SURVEY = codec_for_topic("survey-responses")
+SURVEY = codec_for("SurveyResponse")
 
 
 def test_french_and_iso_dates() -> None:

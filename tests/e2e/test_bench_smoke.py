@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from miroir.bench import BenchOptions, report, run_bench
-from miroir.evaluate import run_eval
-from miroir.settings import Settings
+from config.settings import Settings
+from tools.bench import BenchOptions, report, run_bench
+from tools.evaluate import run_eval
 
 SHARED_DATA = Path(os.environ.get("MIROIR_SHARED_DIR", Path(__file__).parents[2] / ".." / "shared")) / "data"
 

@@ -16,14 +16,14 @@ import redis
 from rich.console import Console
 from typer.testing import CliRunner
 
+from config.settings import Settings
 from miroir.cli import app as cli
-from miroir.demo import pilot_worker
-from miroir.producer import RecordProducer
-from miroir.readout import fetch
-from miroir.settings import Settings
 from schemas import codec_for
 from sinks.callback_queue import site_stream
 from tests.integration.kafka_io import consume_all
+from tools.demo import pilot_worker
+from tools.producer import RecordProducer
+from tools.readout import fetch
 
 
 def dissatisfied(site: str, n: int) -> list[dict[str, Any]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from miroir.chaos import ChaosOptions, chaos_table, run_chaos
-from miroir.settings import Settings
+from config.settings import Settings
+from tools.chaos import ChaosOptions, chaos_table, run_chaos
 
 
 def test_faults_lose_nothing_and_duplicate_nothing(stack: Settings) -> None:

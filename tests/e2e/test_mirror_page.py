@@ -10,9 +10,9 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from miroir.demo import DemoOptions, pilot_worker, stream_pilot
-from miroir.settings import Settings
+from config.settings import Settings
 from tests.e2e.browser import chromium
+from tools.demo import DemoOptions, pilot_worker, stream_pilot
 
 OUTPUT = Path(".run/test-output")
 
@@ -70,7 +70,7 @@ def test_the_page_shows_steps_changing_type_live_and_their_evidence(stack: Setti
 
 
 def test_with_redis_unreachable_the_page_stays_live_and_says_since_when(stack: Settings) -> None:
-    from miroir.demo import free_port, pilot_workers
+    from tools.demo import free_port, pilot_workers
 
     nowhere = f"redis://localhost:{free_port(1)}/0"  # a port nothing listens on
     with pilot_workers(stack, Console(quiet=True), env={"MIROIR_REDIS_URL": nowhere}) as urls, chromium() as browser:

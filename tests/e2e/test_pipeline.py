@@ -7,18 +7,18 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from miroir.demo import DemoOptions, pilot_worker, stream_pilot, wait_until_processed
-from miroir.producer import RecordProducer
-from miroir.readout import summary
-from miroir.settings import Settings
-from schemas import codec_for, codec_for_topic
+from config.settings import Settings
+from schemas import codec_for
 from tests.integration.kafka_io import consume_all
 from tests.processors.test_pipeline import EXPECTED
+from tools.demo import DemoOptions, pilot_worker, stream_pilot, wait_until_processed
+from tools.producer import RecordProducer
+from tools.readout import summary
 
 
 def test_a_seeded_pilot_gives_the_expected_mirror_and_counts_reconcile(stack: Settings) -> None:
     marker = uuid.uuid4().hex
-    survey = codec_for_topic("survey-responses")
+    survey = codec_for("SurveyResponse")
     good = {
         "response_id": f"bad-{marker}",
         "customer_ref": "c",

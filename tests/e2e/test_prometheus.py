@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from miroir.demo import DemoOptions, pilot_worker, stream_pilot
-from miroir.settings import Settings
+from config.settings import Settings
+from tools.demo import DemoOptions, pilot_worker, stream_pilot
 
 
 def free_port() -> int:

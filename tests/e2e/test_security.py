@@ -12,12 +12,14 @@ import pytest
 import redis
 from rich.console import Console
 
-from miroir.demo import pilot_workers
-from miroir.producer import RecordProducer
-from miroir.settings import PipelineSettings, Settings, settings
+from config.settings import PipelineSettings, Settings, settings
+from processors.callbacks import callback_id
 from schemas import codec_for
+from sinks.callback_queue import callback_key
 from tests.e2e.test_callbacks import stream_ids, wait_for
 from tests.integration.kafka_io import consume_all
+from tools.demo import pilot_workers
+from tools.producer import RecordProducer
 
 PHONE, EMAIL = "06 12 34 56 78", "jeanne.martin@example.org"
 
@@ -85,7 +87,7 @@ def test_the_token_guards_the_mirror_and_pii_stays_in_the_queue(
         assert not any(leak.encode() in value for value in states + alerts)
     queue = redis.Redis.from_url(stack.redis.dsn, decode_responses=True)
     try:
-        assert queue.hget(f"miroir:cb:cb-{site}-0", "contact_phone") == PHONE  # the one place it lives
+        assert queue.hget(callback_key(callback_id(f"{site}-0")), "contact_phone") == PHONE  # the one place it lives
     finally:
         queue.close()
     ours = [codec_for("MirrorState").decode(v) for v in states]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import Settings
 from infra.stack import Paths, StackError, _alive, down, port_answers, start_kafka, start_redis, status, up
-from miroir.settings import Settings
 
 
 def free_port() -> int:
@@ -114,7 +114,8 @@ def test_kafka_sasl_settings_work_for_every_client_and_a_wrong_password_is_refus
     from kafka.errors import KafkaError
     from rich.console import Console
 
-    from miroir.demo import DemoOptions, pilot_workers, stream_pilot, wait_until_processed
+    from sinks.callback_queue import callback_key
+    from tools.demo import DemoOptions, pilot_workers, stream_pilot, wait_until_processed
 
     sasl = {
         "MIROIR_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
@@ -137,7 +138,7 @@ def test_kafka_sasl_settings_work_for_every_client_and_a_wrong_password_is_refus
         counters = wait_until_processed(urls[0], sent, timeout=120)["counters"]
         assert counters["in"] == counters["processed"] == sent
         deadline = time.monotonic() + 30  # the callback sink reads through aiokafka with the same settings
-        while not queue.keys("miroir:cb:cb-*") and time.monotonic() < deadline:
+        while not queue.keys(callback_key("cb-*")) and time.monotonic() < deadline:
             time.sleep(0.5)
-    assert queue.keys("miroir:cb:cb-*")
+    assert queue.keys(callback_key("cb-*"))
     queue.close()

@@ -8,7 +8,7 @@ import sys
 
 import faust
 
-from miroir.settings import settings
+from config.settings import settings
 from schemas import codec_for
 
 app = faust.App(

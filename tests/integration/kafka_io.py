@@ -7,7 +7,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from miroir.settings import Settings
+from config.settings import Settings
 
 
 def produce(settings: Settings, topic: str, values: list[bytes], keys: list[bytes] | None = None) -> None:

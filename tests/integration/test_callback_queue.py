@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import redis
 
-from miroir.settings import Settings
-from sinks.callback_queue import CallbackError, CallbackQueue, site_stream
+from config.settings import Settings
+from sinks.callback_queue import CallbackError, CallbackQueue, escalation_stream, site_stream
 from tests.examples import EXAMPLES
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC).timestamp()
@@ -23,7 +23,7 @@ def site(stack: Settings) -> Iterator[str]:
     name = f"site-{uuid.uuid4().hex[:8]}"
     yield name
     client = redis.Redis.from_url(stack.redis.dsn)
-    client.delete(site_stream(name), f"miroir:escalations:{name}")
+    client.delete(site_stream(name), escalation_stream(name))
     client.close()
 
 

@@ -10,7 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from miroir.settings import Settings
+from config.settings import Settings
 from schemas import codec_for
 from tests.examples import EXAMPLES
 from tests.integration.kafka_io import consume, produce

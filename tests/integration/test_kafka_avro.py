@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from miroir.settings import Settings
+from config.settings import Settings
 from schemas import codec_for, schema_names
 from tests.examples import EXAMPLES
 from tests.integration.kafka_io import consume, produce
@@ -24,11 +24,10 @@ def test_records_of_each_schema_come_back_equal(stack: Settings, fresh_topic: st
 def test_the_pipeline_topics_exist_with_their_partitions(stack: Settings) -> None:
     from kafka.admin import KafkaAdminClient
 
-    from schemas.catalog import ALL_TOPICS
 
     admin = KafkaAdminClient(**stack.kafka.client_config())
     try:
-        described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(ALL_TOPICS)}
+        described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(stack.pipeline.topics.public())}
     finally:
         admin.close()
-    assert described == {topic: stack.kafka.topic_partitions for topic in ALL_TOPICS}
+    assert described == {topic: stack.kafka.topic_partitions for topic in stack.pipeline.topics.public()}

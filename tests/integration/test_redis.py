@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from miroir.settings import Settings
+from config.settings import Settings
 
 
 def test_redis_round_trip_and_streams(stack: Settings) -> None:

@@ -7,9 +7,9 @@ from processors.pipeline import (
     observe_staff_feedback,
     observe_survey_response,
 )
-from processors.simulate import SCENARIO, simulate
 from processors.taxonomy import load_taxonomy
 from processors.windows import JourneyTally, WindowSpec
+from tools.simulate import SCENARIO, simulate
 
 CONFIG = PipelineConfig(load_taxonomy(), (WindowSpec("live", 3600, 300), WindowSpec("long", 30 * 86400, 86400)))
 EXPECTED = {

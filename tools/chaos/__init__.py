@@ -40,14 +40,15 @@ from urllib.parse import urlparse
 from rich.console import Console
 from rich.table import Table
 
-from miroir.demo import free_port, invalid_inputs
-from miroir.readout import WorkerUnavailable, fetch
-from miroir.settings import Settings
-from processors.simulate import simulate
+from config.settings import Settings
+from config.topics import CALLBACK_REQUESTS, STAFF_FEEDBACK, SURVEY_RESPONSES, Topics
+from processors.config import pipeline_config
 from processors.windows import JourneyTally
-from schemas import codec_for_topic
-from sinks.callback_queue import SITES, SUPPRESSED, site_stream
-from streams.config import pipeline_config
+from schemas import INPUT_SCHEMAS, codec_for
+from sinks.callback_queue import SITES, SUPPRESSED, customer_key, site_stream
+from tools.demo import free_port, invalid_inputs
+from tools.readout import WorkerUnavailable, fetch
+from tools.simulate import simulate
 
 EVENT_RATE = 20.0  # events per second of event time: 50,000 events span about 40 minutes
 STALL_SECONDS = 120.0
@@ -87,7 +88,7 @@ def produce_replay(settings: Settings, name: str, options: ChaosOptions, console
     from infra.topics import ensure_topics
 
     replay = Replay(
-        f"{name}-survey-responses", f"{name}-staff-feedback", options.events, settings.kafka.topic_partitions
+        f"{name}-{SURVEY_RESPONSES}", f"{name}-{STAFF_FEEDBACK}", options.events, settings.kafka.topic_partitions
     )
     ensure_topics(settings, [replay.survey_topic, replay.staff_topic])
     topic_of = {"survey": replay.survey_topic, "staff": replay.staff_topic}
@@ -96,12 +97,11 @@ def produce_replay(settings: Settings, name: str, options: ChaosOptions, console
     producer = KafkaProducer(**settings.kafka.client_config(), acks="all", linger_ms=20, batch_size=256 * 1024)
     for i, event in enumerate(simulate(options.seed, start, options.events, EVENT_RATE)):
         if rng.random() < options.invalid_share:
-            producer.send(replay.survey_topic, value=invalid_inputs(rng, i, event.record["event_time"])[1])
+            producer.send(replay.survey_topic, value=invalid_inputs(rng, i, event.record["event_time"]))
             continue
-        schema_topic = "survey-responses" if event.kind == "survey" else "staff-feedback"
         key = event.record.get("response_id") or event.record.get("feedback_id")
         producer.send(
-            topic_of[event.kind], key=str(key).encode(), value=codec_for_topic(schema_topic).encode(event.record)
+            topic_of[event.kind], key=str(key).encode(), value=codec_for(INPUT_SCHEMAS[event.kind]).encode(event.record)
         )
     producer.flush(timeout=120)
     producer.close()
@@ -202,14 +202,24 @@ class Run:
     recoveries: list[float] = field(default_factory=list)
     changelog_reads: list[float] = field(default_factory=list)
 
+    @property
+    def topics(self) -> Topics:
+        """This run's names: its own app id and callback-requests topic, the replay's inputs."""
+        return Topics(
+            self.app_id,
+            survey_responses=self.replay.survey_topic,
+            staff_feedback=self.replay.staff_topic,
+            callback_requests=f"{self.app_id}-{CALLBACK_REQUESTS}",
+        )
+
     def unprocessed(self, settings: Settings) -> int:
         """Messages read by this run's workers and not committed yet: the replay and the deltas
         (faust's group), the callback requests (the callback sink's group)."""
-        pipeline = [self.replay.survey_topic, self.replay.staff_topic, f"{self.app_id}-journey-deltas"]
+        pipeline = [self.replay.survey_topic, self.replay.staff_topic, self.topics.journey_deltas]
         return lag(settings, self.app_id, pipeline) + self.callbacks_held(settings)
 
     def callbacks_held(self, settings: Settings) -> int:
-        return lag(settings, f"{self.app_id}-callbacks", [f"{self.app_id}-callback-requests"])
+        return lag(settings, self.topics.callback_sink_group, [self.topics.callback_requests])
 
     def counted(self) -> int:
         """Inputs counted so far (the counters' owner answers; a standby may lag, so the max)."""
@@ -236,7 +246,7 @@ class Run:
 
     def counted_in_changelog(self, settings: Settings) -> int:
         """Inputs counted as the changelog has it: after a SIGKILL, exactly what survived."""
-        table = read_changelog(settings, f"{self.app_id}-input_counts-changelog")
+        table = read_changelog(settings, self.topics.changelog("input_counts"))
         return int(table.get("inputs", {}).get("counts", {}).get("in", 0))
 
     def wait_for_progress(self, target: int) -> int:
@@ -263,7 +273,7 @@ def scenario_env(settings: Settings, run_name: str, replay: Replay, redis_db: in
         "MIROIR_APP_ID": app_id,
         "MIROIR_SURVEY_TOPIC": replay.survey_topic,
         "MIROIR_STAFF_TOPIC": replay.staff_topic,
-        "MIROIR_CALLBACK_REQUEST_TOPIC": f"{app_id}-callback-requests",
+        "MIROIR_CALLBACK_REQUEST_TOPIC": f"{app_id}-{CALLBACK_REQUESTS}",
         "MIROIR_AUTO_OFFSET_RESET": "earliest",
         "MIROIR_REDIS_URL": redis_url,
         "MIROIR_EXIT_WITH_PARENT": "1",
@@ -479,7 +489,7 @@ def queued_callbacks(redis_url: str) -> dict[str, Any]:
             for _, fields in client.xrange(site_stream(site)):
                 entries[fields["callback_id"]] += 1
         customers: dict[str, str] = {}
-        for key in client.scan_iter("miroir:cb:customer:*"):
+        for key in client.scan_iter(customer_key("*")):
             if opened := client.hget(key, "open"):
                 customers[key.rsplit(":", 1)[1]] = opened
         suppressed = client.hgetall(SUPPRESSED)
@@ -495,8 +505,8 @@ def settled_state(settings: Settings, run: Run) -> dict[str, Any]:
         run.wait_until(lambda: run.unprocessed(settings) == 0, "committing every input")
     previous = None
     for _ in range(30):
-        tallies = read_changelog(settings, f"{run.app_id}-journey_to_tally-changelog")
-        counters = read_changelog(settings, f"{run.app_id}-input_counts-changelog").get("inputs", {}).get("counts", {})
+        tallies = read_changelog(settings, run.topics.changelog("journey_to_tally"))
+        counters = read_changelog(settings, run.topics.changelog("input_counts")).get("inputs", {}).get("counts", {})
         queue = queued_callbacks(run.redis_url)
         state = {"tallies": tallies, "counters": counters, "queue": queue}
         if state == previous:

@@ -24,12 +24,12 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from miroir.producer import RecordProducer
-from miroir.readout import WorkerUnavailable, fetch, mirror_tables, summary
-from miroir.settings import Settings
-from processors.simulate import simulate
-from schemas import codec_for_topic
-from streams.config import pipeline_config
+from config.settings import Settings
+from processors.config import pipeline_config
+from schemas import codec_for
+from tools.producer import RecordProducer
+from tools.readout import WorkerUnavailable, fetch, mirror_tables, summary
+from tools.simulate import simulate
 
 
 @dataclass
@@ -135,9 +135,9 @@ def _wait_for_assignment(
     raise RuntimeError(f"the workers did not get their partitions within {timeout:.0f}s; see {log}")
 
 
-def invalid_inputs(rng: random.Random, i: int, at: Any) -> tuple[str, bytes]:
-    """Bad inputs a real pilot gets; each must end in dead-letters with its reason."""
-    codec = codec_for_topic("survey-responses")
+def invalid_inputs(rng: random.Random, i: int, at: Any) -> bytes:
+    """Bad survey responses a real pilot gets; each must end in dead-letters with its reason."""
+    codec = codec_for("SurveyResponse")
     good = {
         "response_id": f"sim-bad-{i}",
         "customer_ref": "cust-x",
@@ -150,12 +150,12 @@ def invalid_inputs(rng: random.Random, i: int, at: Any) -> tuple[str, bytes]:
     }
     choice = rng.randrange(4)
     if choice == 0:
-        return "survey-responses", b"not avro at all"
+        return b"not avro at all"
     if choice == 1:
-        return "survey-responses", codec.encode({**good, "score": 42})
+        return codec.encode({**good, "score": 42})
     if choice == 2:
-        return "survey-responses", codec.encode({**good, "journey_id": "moon_trip"})
-    return "survey-responses", codec.encode({**good, "verbatim": " "})
+        return codec.encode({**good, "journey_id": "moon_trip"})
+    return codec.encode({**good, "verbatim": " "})
 
 
 def stream_pilot(settings: Settings, options: DemoOptions, on_progress: Any) -> int:
@@ -166,7 +166,7 @@ def stream_pilot(settings: Settings, options: DemoOptions, on_progress: Any) -> 
     with RecordProducer(settings) as producer:
         for i, event in enumerate(simulate(options.seed, start, count, options.rate)):
             if rng.random() < options.invalid_share:
-                producer.send_raw(*invalid_inputs(rng, i, event.record["event_time"]))
+                producer.send_raw(producer.topics.survey_responses, invalid_inputs(rng, i, event.record["event_time"]))
             else:
                 producer.send(event.kind, event.record)
             delay = start + (i + 1) / options.rate - time.time()

@@ -10,8 +10,8 @@ import time
 
 import faust
 
-from miroir.settings import settings
-from schemas import codec_for_topic
+from config.settings import settings
+from schemas import codec_for
 
 COUNT = int(os.environ["FLOOR_COUNT"])
 app = faust.App(
@@ -24,7 +24,7 @@ app = faust.App(
     datadir=os.environ["FLOOR_DATADIR"],
 )
 events_topic = app.topic(os.environ["FLOOR_TOPIC"], value_type=bytes, value_serializer="raw")
-survey_response = codec_for_topic("survey-responses")
+survey_response = codec_for("SurveyResponse")
 
 
 @app.agent(events_topic)

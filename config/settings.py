@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config import topics as names
+
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -156,10 +158,14 @@ class PipelineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MIROIR_", extra="ignore")
 
     app_id: str = "miroir"
-    survey_topic: str = "survey-responses"
-    staff_topic: str = "staff-feedback"
-    # The queue's inbound topic; a pilot or a chaos run may use its own.
-    callback_request_topic: str = "callback-requests"
+    # Topic names (config/topics.py has the defaults); a pilot or a chaos run may use its own.
+    survey_topic: str = names.SURVEY_RESPONSES
+    staff_topic: str = names.STAFF_FEEDBACK
+    callback_request_topic: str = names.CALLBACK_REQUESTS
+    callback_outcome_topic: str = names.CALLBACK_OUTCOMES
+    mirror_state_topic: str = names.MIRROR_STATES
+    step_alert_topic: str = names.STEP_ALERTS
+    dead_letter_topic: str = names.DEAD_LETTERS
     # Where a new consumer group starts: "earliest" reads the topics' history,
     # "latest" only what comes after (the demo's fresh pilots use it).
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
@@ -177,6 +183,19 @@ class PipelineSettings(BaseSettings):
     escalation_interval: float = 30.0
     batch_size: int = Field(default=1000, ge=1)
     batch_within: float = 0.1
+
+    @property
+    def topics(self) -> names.Topics:
+        return names.Topics(
+            app_id=self.app_id,
+            survey_responses=self.survey_topic,
+            staff_feedback=self.staff_topic,
+            mirror_states=self.mirror_state_topic,
+            step_alerts=self.step_alert_topic,
+            callback_requests=self.callback_request_topic,
+            callback_outcomes=self.callback_outcome_topic,
+            dead_letters=self.dead_letter_topic,
+        )
 
     @field_validator(
         "live_window",

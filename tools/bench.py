@@ -27,13 +27,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from miroir.demo import pilot_workers
-from miroir.readout import fetch
-from miroir.settings import Settings
-from processors.simulate import simulate
-from schemas import codec_for_topic
+from config.settings import Settings
+from processors.callbacks import callback_id
+from schemas import codec_for
+from sinks.callback_queue import callback_key
+from tools.demo import pilot_workers
+from tools.readout import fetch
+from tools.simulate import simulate
 
-SURVEY = codec_for_topic("survey-responses")
+SURVEY = codec_for("SurveyResponse")
 STALL_SECONDS = 60.0
 
 
@@ -140,7 +142,7 @@ def framework_floor(settings: Settings, topic: str, count: int) -> float:
         "FLOOR_DATADIR": f"/tmp/miroir-floor-{os.getpid()}",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "miroir.bench_floor"], env=env, capture_output=True, text=True, timeout=1800
+        [sys.executable, "-m", "tools.bench_floor"], env=env, capture_output=True, text=True, timeout=1800
     )
     # faust routes print() through its logger, so the figure may be on either stream.
     found = re.search(r"FLOOR ([\d.]+)", result.stdout + result.stderr)
@@ -209,7 +211,7 @@ def latency_at(settings: Settings, rate: int, seconds: float) -> dict[str, Any]:
             record = {**event.record, "response_id": f"lat-{run}-{i}", "customer_ref": f"lat-{run}-{i}"}
             producer.send(settings.pipeline.survey_topic, value=SURVEY.encode(record))
             if record["callback_consent"]:
-                sent_at[f"miroir:cb:cb-{record['response_id']}"] = time.time()
+                sent_at[callback_key(callback_id(record["response_id"]))] = time.time()
             if i % 50 == 0:
                 _poll_callbacks(client, sent_at, seen_at)
             delay = started + (i + 1) / rate - time.perf_counter()

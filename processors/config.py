@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from miroir.settings import settings
+from config.settings import settings
 from processors.pipeline import PipelineConfig
 from processors.taxonomy import load_taxonomy
 from processors.windows import WindowSpec

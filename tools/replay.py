@@ -13,13 +13,15 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from schemas import SerializationError, codec_for_topic
+from config.settings import Settings
+from schemas import INPUT_SCHEMAS, SerializationError, codec_for
+from tools.producer import RecordProducer
 
 PRESETS: dict[str, dict[str, Any]] = {
     "certideal": {
@@ -158,9 +160,26 @@ def _pseudonym(name: str) -> str:
 
 def records(rows: Iterator[dict[str, Any]], options: ReplayOptions) -> Iterator[tuple[int, bytes | str]]:
     """(row number, Avro bytes) for each good row, (row number, reason) for each bad one."""
-    codec = codec_for_topic("staff-feedback" if options.kind == "staff" else "survey-responses")
+    codec = codec_for(INPUT_SCHEMAS[options.kind])
     for number, row in enumerate(rows, start=1):
         try:
             yield number, codec.encode(to_record(row, options))
         except (RowError, SerializationError) as error:
             yield number, str(error)
+
+
+def replay_file(
+    settings: Settings, rows: Iterator[dict[str, Any]], options: ReplayOptions, on_row: Callable[[], None]
+) -> tuple[str, int, list[tuple[int, str]]]:
+    """Send every good row to the kind's input topic (the settings' name for it); returns the topic,
+    how many were sent and (row number, reason) for each bad row."""
+    bad: list[tuple[int, str]] = []
+    with RecordProducer(settings) as producer:
+        topic = producer.topics.of_kind(options.kind)
+        for number, result in records(rows, options):
+            if isinstance(result, bytes):
+                producer.send_raw(topic, result)
+            else:
+                bad.append((number, result))
+            on_row()
+    return topic, producer.sent, bad

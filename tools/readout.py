@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 
-from miroir.settings import settings
+from config.settings import settings
 from processors.mirror import LABELS
 from processors.taxonomy import Taxonomy
 
