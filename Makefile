@@ -58,9 +58,10 @@ test: setup ## Run all tests; starts the stack itself when it is not up
 test-unit: setup ## Run the tests that need no Kafka or Redis
 	$(BIN)/pytest -m 'not integration'
 
-lint: setup ## ruff + mypy
+lint: setup ## ruff (lint + format check) + mypy, on the product code and the tests
 	$(BIN)/ruff check .
-	$(BIN)/mypy miroir streams schemas processors sinks infra
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy config miroir tools streams schemas processors sinks infra tests
 
 clean: down ## Stop the stack and delete the run folder (jars, data, logs)
 	rm -rf .run

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from config.settings import Settings
 from schemas import codec_for
 from tools.replay import (
     PRESETS,
@@ -71,7 +72,7 @@ def test_jsonl_is_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_replay_streams_a_csv_into_the_real_topic(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_replay_streams_a_csv_into_the_real_topic(stack: Settings, tmp_path: Path) -> None:
     from miroir.cli import app
     from tests.integration.kafka_io import consume_all
 
