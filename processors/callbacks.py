@@ -15,10 +15,7 @@ from statistics import median
 from typing import Any
 
 from processors.offsets import add, as_ranges
-from processors.taxonomy import CallbackPolicy, MeasurementPoint, Taxonomy
-
-# Without a measurement point: NPS detractors (0-6) and CSAT 1-2.
-DEFAULT_POINT = MeasurementPoint(nps_threshold=7, csat_threshold=3)
+from processors.taxonomy import CallbackPolicy, Taxonomy
 
 
 def callback_id(response_id: str) -> str:
@@ -29,22 +26,25 @@ def callback_id(response_id: str) -> str:
 def wants_callback(
     record: dict[str, Any], text_polarity: float, taxonomy: Taxonomy, policy: CallbackPolicy
 ) -> str | None:
-    """Why this response asks for a callback ('score' or 'text'), or None."""
+    """Why this response asks for a callback ('score' or 'text'), or None. The score is below its
+    measurement point's threshold or, without one, the policy's `default_threshold`."""
     contact = record.get("contact") or {}
     if not record.get("callback_consent") or not (contact.get("phone") or contact.get("email")):
         return None
     step = taxonomy.journeys[record["journey_id"]].step(record.get("step_id") or "")
-    point = (step.measurement_point if step else None) or DEFAULT_POINT
-    if point.is_below(record["score"], record["score_scale"]):
+    point = step.measurement_point if step else None
+    threshold = point.threshold if point else policy.default_threshold
+    if record["score"] < threshold.of(record["score_scale"]):
         return "score"
     if text_polarity <= policy.negative_text_at:
         return "text"
     return None
 
 
-def priority(record: dict[str, Any], text_polarity: float) -> str:
-    very_low = record["score"] <= (3 if record["score_scale"] == "NPS" else 1)
-    return "high" if very_low or text_polarity <= -0.7 else "normal"
+def priority(record: dict[str, Any], text_polarity: float, policy: CallbackPolicy) -> str:
+    """'high' for a very low score or a very negative text, else 'normal'."""
+    very_low = record["score"] <= policy.high_priority_score_at.of(record["score_scale"])
+    return "high" if very_low or text_polarity <= policy.high_priority_text_at else "normal"
 
 
 def callback_request(
@@ -72,7 +72,7 @@ def callback_request(
         "score": record["score"],
         "score_scale": record["score_scale"],
         "verbatim": record["verbatim"],
-        "priority": priority(record, text_polarity),
+        "priority": priority(record, text_polarity, policy),
         "created_at": now,
         "due_at": now + policy.sla_for(record["site"], point_hours),
     }

@@ -91,9 +91,8 @@ def observe_survey_response(
     """Count one customer response."""
     journey = config.taxonomy.journeys[record["journey_id"]]
     analysis = analyse(record["verbatim"], journey, record.get("language"), record.get("step_id"))
-    polarities = {
-        step.step_id: customer_mention_polarity(step, record["score"], record["score_scale"]) for step in analysis.steps
-    }
+    score, scale, policy = record["score"], record["score_scale"], config.taxonomy.states
+    polarities = {step.step_id: customer_mention_polarity(step, score, scale, policy) for step in analysis.steps}
     _sight(deltas, journey.id, origin, "customer", record, record["response_id"], polarities, analysis)
     return Observation(analysis.tagged, analysis.polarity)
 
@@ -110,7 +109,10 @@ def observe_staff_feedback(
     tagged, polarity = False, 0.0
     for journey in journeys:
         analysis = analyse(record["verbatim"], journey, record.get("language"))
-        polarities = {s.step_id: staff_mention_polarity(s.polarity, record["prompt"]) for s in analysis.steps}
+        polarities = {
+            s.step_id: staff_mention_polarity(s.polarity, record["prompt"], config.taxonomy.states)
+            for s in analysis.steps
+        }
         _sight(deltas, journey.id, origin, "staff", record, record["feedback_id"], polarities, analysis)
         tagged, polarity = tagged or analysis.tagged, analysis.polarity
     return Observation(tagged, polarity)

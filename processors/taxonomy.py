@@ -1,23 +1,30 @@
-"""The journey taxonomy: journeys, their steps, cues, measurement points and thresholds.
+"""The journey taxonomy: journeys, their steps, cues, measurement points, and the mirror's numbers.
 
 Loaded from YAML (`processors/journeys/*.yaml` by default, or the file or folder
 named by MIROIR_THRESHOLDS_FILE). Steps are declared once and shared between
 journeys by id, as "Retrait / pickup" is between home delivery and click & collect.
+
+Every number of the classification, the states and the callbacks is a field of
+`processors/journeys/thresholds.yaml`, read first; the dataclasses below have no
+defaults of their own, so a field missing there is an error naming it. Any
+file read after it (a journey file, the file or folder named) may override any
+field.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
 import yaml
 
 from processors.text import fold
 
 DEFAULT_DIR = Path(__file__).parent / "journeys"
+DEFAULTS = DEFAULT_DIR / "thresholds.yaml"
 
 
 class TaxonomyError(ValueError):
@@ -26,42 +33,58 @@ class TaxonomyError(ValueError):
 
 @dataclass(frozen=True)
 class Thresholds:
-    min_customer_n: int = 5
-    min_staff_total: int = 5
-    min_staff_share: float = 0.05
-    min_staff_n: int = 2
-    enchanted_at: float = 0.15
-    dissatisfied_at: float = -0.15
-    engaged_at: float = 0.15
-    frustrated_at: float = -0.15
-    hysteresis: float = 0.07
-    moment_of_truth_share: float = 0.2
-    moment_of_truth_impact: float = 0.3
-    alert_impact: float = -0.3
-    evidence_ids: int = 5
-    max_verbatim_chars: int = 5000
+    """The mirror's classification of a step (processors/mirror.py)."""
+
+    min_customer_n: int
+    min_staff_total: int
+    min_staff_share: float
+    min_staff_n: int
+    enchanted_at: float
+    dissatisfied_at: float
+    engaged_at: float
+    frustrated_at: float
+    hysteresis: float
+    moment_of_truth_share: float
+    moment_of_truth_impact: float
+    alert_impact: float
+    evidence_ids: int
+    max_verbatim_chars: int
+
+
+@dataclass(frozen=True)
+class PerScale:
+    """One score per scale: NPS (0-10) and CSAT (1-5)."""
+
+    nps: int
+    csat: int
+
+    def of(self, scale: str) -> int:
+        return self.nps if scale == "NPS" else self.csat
 
 
 @dataclass(frozen=True)
 class MeasurementPoint:
     """A survey tied to a step; below its own threshold a customer is called back."""
 
-    nps_threshold: int
-    csat_threshold: int
-    sla_hours: float | None = None
+    threshold: PerScale
+    sla_hours: float | None  # None: the callbacks' SLA
 
     def is_below(self, score: int, scale: str) -> bool:
-        return score < (self.nps_threshold if scale == "NPS" else self.csat_threshold)
+        return score < self.threshold.of(scale)
 
 
 @dataclass(frozen=True)
 class CallbackPolicy:
-    """Callback SLAs (default, per site; a measurement point may set its own) and anti-over-solicitation."""
+    """Who is called back, how urgently, by when (default, per site; a measurement point may set
+    its own SLA), and anti-over-solicitation."""
 
-    sla_hours: float = 48.0
-    sla_hours_by_site: tuple[tuple[str, float], ...] = ()
-    negative_text_at: float = -0.5  # text polarity at or below asks for a callback whatever the score
-    quiet_days: float = 30.0
+    sla_hours: float
+    sla_hours_by_site: tuple[tuple[str, float], ...]
+    negative_text_at: float  # text polarity at or below asks for a callback whatever the score
+    quiet_days: float
+    high_priority_text_at: float  # text polarity at or below -> priority high
+    high_priority_score_at: PerScale  # a score at or below -> priority high
+    default_threshold: PerScale  # below it, without a measurement point (or for a scale it leaves out)
 
     def sla_for(self, site: str, point_hours: float | None) -> timedelta:
         by_site = dict(self.sla_hours_by_site)
@@ -70,12 +93,27 @@ class CallbackPolicy:
 
 
 @dataclass(frozen=True)
+class StatePolicy:
+    """How a respondent's state and each of their step mentions are scored (processors/states.py)."""
+
+    text_override_at: float  # |text polarity| at or above moves the customer's state one notch
+    staff_state_at: float  # a story's polarity at or above -> engaged, at or below minus it -> frustrated
+    cued_clause_weight: float  # a step its text names: its clause weighs this, the score the rest
+    uncued_clause_weight: float  # a step tagged by its measurement point only: the text this, the score the rest
+    staff_clause_weight: float  # a staff mention: its clause weighs this, the prompt's prior the rest
+    prompt_priors: tuple[tuple[str, float], ...]  # staff prompt -> the lean of the stories told for it
+
+    def prompt_prior(self, prompt: str) -> float:
+        return dict(self.prompt_priors).get(prompt, 0.0)  # a prompt without a prior leans nowhere
+
+
+@dataclass(frozen=True)
 class Step:
     id: str
     label: dict[str, str]
     cues: dict[str, tuple[str, ...]]
-    measurement_point: MeasurementPoint | None = None
-    alert_impact: float | None = None
+    measurement_point: MeasurementPoint | None
+    alert_impact: float | None
 
 
 @dataclass(frozen=True)
@@ -109,10 +147,21 @@ class Journey:
 class Taxonomy:
     journeys: dict[str, Journey]
     thresholds: Thresholds
-    callbacks: CallbackPolicy = CallbackPolicy()
+    callbacks: CallbackPolicy
+    states: StatePolicy
 
     def journey(self, journey_id: str) -> Journey | None:
         return self.journeys.get(journey_id)
+
+
+# The YAML sections of numbers: their dataclass, and what one of their fields is called in errors.
+SECTIONS: dict[str, tuple[type, str]] = {
+    "thresholds": (Thresholds, "threshold"),
+    "callbacks": (CallbackPolicy, "callbacks setting"),
+    "states": (StatePolicy, "states setting"),
+}
+_PAIRS = tuple[tuple[str, float], ...]
+T = TypeVar("T")
 
 
 def cue_pattern(cue: str) -> str:
@@ -121,6 +170,41 @@ def cue_pattern(cue: str) -> str:
     if not words:
         raise TaxonomyError(f"empty cue {cue!r}")
     return r"\b" + r"[\s'-]+".join(words) + r"(?!\w)"
+
+
+def _number(kind: type, value: Any, where: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not float(value).is_integer()):
+        raise TaxonomyError(f"{where}: {value!r} is not {'an integer' if kind is int else 'a number'}")
+    return kind(value)
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TaxonomyError(f"{where}: expected a mapping, got {value!r}")
+    return value
+
+
+def _value(kind: Any, value: Any, where: str) -> Any:
+    """A YAML value as its field's type, or a TaxonomyError naming the field."""
+    if kind is PerScale:
+        scales = _mapping(value, where)
+        odd = sorted(set(scales) ^ {"nps", "csat"})
+        if odd:
+            problem = "unknown scale" if odd[0] in scales else "missing"
+            raise TaxonomyError(f"{where}.{odd[0]}: {problem} (a threshold per scale: nps, csat)")
+        return PerScale(_number(int, scales["nps"], f"{where}.nps"), _number(int, scales["csat"], f"{where}.csat"))
+    if kind == _PAIRS:
+        return tuple((str(k), _number(float, v, f"{where}.{k}")) for k, v in _mapping(value, where).items())
+    return _number(kind, value, where)
+
+
+def _section(cls: type[T], section: str, values: dict[str, dict[str, Any]], defaults: Path) -> T:
+    missing = [f"{section}.{name}" for name in get_type_hints(cls) if name not in values[section]]
+    if missing:
+        raise TaxonomyError(f"{defaults.name}: missing {', '.join(missing)} (the code has no defaults of its own)")
+    return cls(**values[section])
 
 
 def _journey(journey_id: str, spec: dict[str, Any], steps: dict[str, Step], source: str) -> Journey:
@@ -135,56 +219,62 @@ def _journey(journey_id: str, spec: dict[str, Any], steps: dict[str, Step], sour
     return Journey(journey_id, dict(spec.get("label", {})), chosen, re.compile("|".join(alternatives)))
 
 
-def _step(step_id: str, spec: dict[str, Any], source: str) -> Step:
+def _step(step_id: str, spec: dict[str, Any], source: str, callbacks: CallbackPolicy) -> Step:
+    """A step; its measurement point's threshold takes callbacks.default_threshold for a scale it leaves out."""
     cues = {lang: tuple(str(c) for c in spec.get("cues", {}).get(lang, [])) for lang in ("fr", "en")}
     if not cues["fr"] or not cues["en"]:
         raise TaxonomyError(f"{source}: step {step_id!r} needs both fr and en cues")
     point = spec.get("measurement_point")
     measurement = None
     if point is not None:
-        threshold = point.get("threshold", {})
+        where = f"{source}: step {step_id!r} measurement_point"
+        point = _mapping(point, where)
+        default = {"nps": callbacks.default_threshold.nps, "csat": callbacks.default_threshold.csat}
+        threshold = {**default, **_mapping(point.get("threshold"), f"{where}.threshold")}
         sla = point.get("sla_hours")
         measurement = MeasurementPoint(
-            int(threshold.get("nps", 7)),
-            int(threshold.get("csat", 4)),
-            float(sla) if sla is not None else None,
+            _value(PerScale, threshold, f"{where}.threshold"),
+            _number(float, sla, f"{where}.sla_hours") if sla is not None else None,
         )
     alert = spec.get("alert_impact")
     return Step(step_id, dict(spec.get("label", {})), cues, measurement, float(alert) if alert is not None else None)
 
 
-def _files(path: Path) -> list[Path]:
+def _files(path: Path, defaults: Path) -> list[Path]:
+    """The defaults first, then the folder's files in name order (or the one file named)."""
     if path.is_dir():
-        return sorted(path.glob("*.yaml"))
-    if path.exists():
-        return [DEFAULT_DIR / "thresholds.yaml", path]
-    raise TaxonomyError(f"taxonomy file {path} does not exist")
+        files = sorted(path.glob("*.yaml"))
+    elif path.exists():
+        files = [path]
+    else:
+        raise TaxonomyError(f"taxonomy file {path} does not exist")
+    if not defaults.exists():
+        raise TaxonomyError(f"defaults file {defaults} does not exist")
+    return [defaults, *(f for f in files if f.resolve() != defaults.resolve())]
 
 
-def load_taxonomy(path: Path | None = None) -> Taxonomy:
-    """Merge the YAML files of a folder (or one file over the default thresholds)."""
-    steps: dict[str, Step] = {}
+def load_taxonomy(path: Path | None = None, defaults: Path = DEFAULTS) -> Taxonomy:
+    """Merge the defaults (thresholds.yaml), then the YAML files of a folder (or one file) over them."""
+    step_specs: dict[str, tuple[dict[str, Any], str]] = {}
     journey_specs: dict[str, tuple[dict[str, Any], str]] = {}
-    threshold_values: dict[str, Any] = {}
-    callback_values: dict[str, Any] = {}
-    known = {f.name for f in fields(Thresholds)}
-    for file in _files(path or DEFAULT_DIR):
-        document = yaml.safe_load(file.read_text()) or {}
-        for step_id, spec in (document.get("steps") or {}).items():
-            steps[step_id] = _step(step_id, spec, file.name)
-        for journey_id, spec in (document.get("journeys") or {}).items():
+    values: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    for file in _files(path or DEFAULT_DIR, defaults):
+        document = _mapping(yaml.safe_load(file.read_text()), file.name)
+        for step_id, spec in _mapping(document.get("steps"), f"{file.name}: steps").items():
+            step_specs[step_id] = (spec, file.name)
+        for journey_id, spec in _mapping(document.get("journeys"), f"{file.name}: journeys").items():
             journey_specs[journey_id] = (spec, file.name)
-        for name, value in (document.get("thresholds") or {}).items():
-            if name not in known:
-                raise TaxonomyError(f"{file.name}: unknown threshold {name!r}; known: {sorted(known)}")
-            threshold_values[name] = value
-        for name, value in (document.get("callbacks") or {}).items():
-            callback_values[name] = tuple(value.items()) if isinstance(value, dict) else value
+        for section, (cls, noun) in SECTIONS.items():
+            types = get_type_hints(cls)
+            for name, value in _mapping(document.get(section), f"{file.name}: {section}").items():
+                if name not in types:
+                    raise TaxonomyError(f"{file.name}: unknown {noun} {name!r}; known: {sorted(types)}")
+                values[section][name] = _value(types[name], value, f"{file.name}: {section}.{name}")
+    thresholds = _section(Thresholds, "thresholds", values, defaults)
+    callbacks = _section(CallbackPolicy, "callbacks", values, defaults)
+    states = _section(StatePolicy, "states", values, defaults)
+    steps = {step_id: _step(step_id, spec, src, callbacks) for step_id, (spec, src) in step_specs.items()}
     if not journey_specs:
         raise TaxonomyError(f"no journeys in {path or DEFAULT_DIR}")
     journeys = {jid: _journey(jid, spec, steps, src) for jid, (spec, src) in journey_specs.items()}
-    try:
-        callbacks = CallbackPolicy(**callback_values)
-    except TypeError as error:
-        raise TaxonomyError(f"callbacks: {error}") from None
-    return Taxonomy(journeys, Thresholds(**threshold_values), callbacks)
+    return Taxonomy(journeys, thresholds, callbacks, states)

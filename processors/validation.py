@@ -21,8 +21,18 @@ class Rejection:
 
 
 def event_seconds(record: dict[str, Any]) -> float:
+    """The event time in epoch seconds (a datetime, or epoch milliseconds); may raise OverflowError
+    for a number no float holds: `_common` checks it first."""
     value = record["event_time"]
     return value.timestamp() if isinstance(value, datetime) else float(value) / 1000
+
+
+def _event_seconds_or_none(record: dict[str, Any]) -> float | None:
+    """None for a time no clock holds: milliseconds beyond a float, a date its platform cannot convert."""
+    try:
+        return event_seconds(record)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _common(record: dict[str, Any], kind: str, taxonomy: Taxonomy, now: float) -> Rejection | None:
@@ -32,8 +42,8 @@ def _common(record: dict[str, Any], kind: str, taxonomy: Taxonomy, now: float) -
     limit = taxonomy.thresholds.max_verbatim_chars
     if len(text) > limit:
         return Rejection("verbatim_too_long", f"{kind}.verbatim has {len(text)} characters, limit {limit}")
-    seconds = event_seconds(record)
-    if not EARLIEST <= seconds <= now + MAX_CLOCK_SKEW:
+    seconds = _event_seconds_or_none(record)
+    if seconds is None or not EARLIEST <= seconds <= now + MAX_CLOCK_SKEW:
         return Rejection(
             "event_time_out_of_range",
             f"{kind}.event_time {record['event_time']} is before 2000 or more than a day ahead",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from datetime import UTC, datetime, timedelta
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,12 @@ MAGIC = b"\xc3\x01"
 HEADER_SIZE = len(MAGIC) + 8
 
 _MISSING = object()
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A timestamp's unit per logical type; a datetime holds the years 1 to 9999 only.
+_TIMESTAMP_UNITS = {"timestamp-millis": timedelta(milliseconds=1), "timestamp-micros": timedelta(microseconds=1)}
+# A field out of a datetime's range with a dead-letter reason of its own (others: invalid_field).
+_OUT_OF_RANGE_REASONS = {"event_time": "event_time_out_of_range"}
 
 
 class SerializationError(ValueError):
@@ -100,6 +108,8 @@ class AvroCodec:
         stream.seek(HEADER_SIZE)
         try:
             record = fastavro.schemaless_reader(stream, self.schema, None)
+        except OverflowError as error:  # a timestamp no datetime holds (fastavro raises it as it converts)
+            raise self._out_of_range(data, error) from error
         except (EOFError, ValueError, IndexError, UnicodeDecodeError, StopIteration) as error:
             raise SerializationError(self.name, f"corrupt body: {error}", reason="undecodable") from error
         if stream.tell() != len(data):
@@ -110,6 +120,31 @@ class AvroCodec:
             )
         assert isinstance(record, dict)
         return record
+
+    @cached_property
+    def _plain_schema(self) -> Any:
+        """The schema without its logical types: timestamps read as the longs they are on the wire."""
+        return fastavro.parse_schema(_without_logical_types(self.schema))
+
+    def _out_of_range(self, data: bytes, error: OverflowError) -> SerializationError:
+        """The error for a body whose decoding overflowed: the timestamp out of a datetime's range,
+        named, when the body read as plain longs shows one; else undecodable."""
+        stream = io.BytesIO(data)
+        stream.seek(HEADER_SIZE)
+        try:
+            plain = fastavro.schemaless_reader(stream, self._plain_schema, None)
+        except (EOFError, ValueError, IndexError, UnicodeDecodeError, StopIteration, OverflowError):
+            plain = None
+        if plain is not None and stream.tell() == len(data):
+            named = self.schema.get("__named_schemas", {})
+            for field, value, logical in _timestamps_out_of_range(self.schema, plain, "", named):
+                return SerializationError(
+                    self.name,
+                    f"{logical} {value} is out of range (a date holds the years 1 to 9999)",
+                    field=field,
+                    reason=_OUT_OF_RANGE_REASONS.get(field, "invalid_field"),
+                )
+        return SerializationError(self.name, f"corrupt body: {type(error).__name__}: {error}", reason="undecodable")
 
     def check(self, record: Any) -> None:
         """Raise SerializationError naming the first field that does not fit the schema."""
@@ -141,6 +176,53 @@ def _type_name(schema: Any) -> str:
     if isinstance(schema, list):
         return " or ".join(_type_name(s) for s in schema)
     return str(schema)
+
+
+def _without_logical_types(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_without_logical_types(branch) for branch in schema]
+    if isinstance(schema, dict):
+        return {
+            key: _without_logical_types(value)
+            for key, value in schema.items()
+            if key != "logicalType" and not key.startswith("__")
+        }
+    return schema
+
+
+def _fits_a_datetime(value: int, unit: timedelta) -> bool:
+    earliest = datetime.min.replace(tzinfo=UTC) - EPOCH
+    latest = datetime.max.replace(tzinfo=UTC) - EPOCH
+    return earliest // unit <= value <= latest // unit
+
+
+def _timestamps_out_of_range(
+    schema: Any, value: Any, path: str, named: dict[str, Any]
+) -> Iterator[tuple[str, int, str]]:
+    """(field path, value, logical type) of each timestamp of a plainly read `value` that no
+    datetime holds, walking `schema` (a parsed one: named types referred to by name)."""
+    if isinstance(schema, str):
+        schema = named.get(schema, schema)
+    if isinstance(schema, list):  # a union: the value fits one branch, the others find nothing
+        for branch in schema:
+            yield from _timestamps_out_of_range(branch, value, path, named)
+        return
+    if not isinstance(schema, dict):
+        return
+    logical = schema.get("logicalType", "")
+    if logical in _TIMESTAMP_UNITS:
+        if type(value) is int and not _fits_a_datetime(value, _TIMESTAMP_UNITS[logical]):
+            yield path, value, logical
+    elif schema.get("type") == "record" and isinstance(value, dict):
+        for field in schema["fields"]:
+            inner = f"{path}.{field['name']}" if path else field["name"]
+            yield from _timestamps_out_of_range(field["type"], value.get(field["name"]), inner, named)
+    elif schema.get("type") == "array" and isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _timestamps_out_of_range(schema["items"], item, f"{path}[{i}]", named)
+    elif schema.get("type") == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _timestamps_out_of_range(schema["values"], item, f"{path}[{key!r}]", named)
 
 
 def schema_names() -> list[str]:

@@ -1,5 +1,6 @@
 """The callback rule, the anti-over-solicitation rules and the SLA maths."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,11 +15,11 @@ from processors.callbacks import (
     wants_callback,
     within_sla,
 )
-from processors.taxonomy import CallbackPolicy, load_taxonomy
+from processors.taxonomy import PerScale, load_taxonomy
 from tests.examples import EXAMPLES
 
 TAXONOMY = load_taxonomy()
-POLICY = CallbackPolicy()
+POLICY = TAXONOMY.callbacks
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 RESPONSE = {**EXAMPLES["SurveyResponse"], "step_id": None, "score": 8}
 
@@ -53,9 +54,22 @@ def test_a_strongly_negative_text_asks_for_a_callback_whatever_the_score() -> No
 
 
 def test_priority() -> None:
-    assert priority({"score": 2, "score_scale": "NPS"}, 0.0) == "high"
-    assert priority({"score": 5, "score_scale": "NPS"}, -0.8) == "high"
-    assert priority({"score": 5, "score_scale": "NPS"}, -0.2) == "normal"
+    assert priority({"score": 2, "score_scale": "NPS"}, 0.0, POLICY) == "high"
+    assert priority({"score": 3, "score_scale": "NPS"}, 0.0, POLICY) == "high"
+    assert priority({"score": 4, "score_scale": "NPS"}, 0.0, POLICY) == "normal"
+    assert priority({"score": 1, "score_scale": "CSAT"}, 0.0, POLICY) == "high"
+    assert priority({"score": 2, "score_scale": "CSAT"}, 0.0, POLICY) == "normal"
+    assert priority({"score": 5, "score_scale": "NPS"}, -0.7, POLICY) == "high"
+    assert priority({"score": 5, "score_scale": "NPS"}, -0.69, POLICY) == "normal"
+
+
+def test_the_policy_s_numbers_decide() -> None:
+    """Priority and the no-measurement-point threshold are the policy's (thresholds.yaml), not the code's."""
+    lenient = replace(POLICY, high_priority_score_at=PerScale(nps=0, csat=0), high_priority_text_at=-0.9)
+    assert priority({"score": 2, "score_scale": "NPS"}, -0.8, lenient) == "normal"
+    strict = replace(POLICY, default_threshold=PerScale(nps=9, csat=4))
+    assert wants_callback({**RESPONSE, "score": 8}, 0.0, TAXONOMY, strict) == "score"
+    assert wants_callback({**RESPONSE, "score": 3, "score_scale": "CSAT"}, 0.0, TAXONOMY, strict) == "score"
 
 
 def test_the_request_carries_its_due_time_from_the_sla() -> None:
@@ -64,7 +78,7 @@ def test_the_request_carries_its_due_time_from_the_sla() -> None:
     assert default["due_at"] - default["created_at"] == timedelta(hours=48)
     after_sales = callback_request({**RESPONSE, "score": 3, "step_id": "after_sales"}, 0.0, TAXONOMY, POLICY, NOW)
     assert after_sales is not None and after_sales["due_at"] == NOW + timedelta(hours=24)
-    by_site = CallbackPolicy(sla_hours_by_site=(("lyon", 4.0),))
+    by_site = replace(POLICY, sla_hours_by_site=(("lyon", 4.0),))
     fast = callback_request({**RESPONSE, "score": 3, "step_id": "after_sales"}, 0.0, TAXONOMY, by_site, NOW)
     assert fast is not None and fast["due_at"] == NOW + timedelta(hours=4)
     assert callback_request(RESPONSE, 0.0, TAXONOMY, POLICY, NOW) is None

@@ -3,10 +3,10 @@
 import pytest
 
 from processors.mirror import Classification, alert_kinds, classify, customer_side_state, mirror_type
-from processors.taxonomy import Thresholds
+from processors.taxonomy import load_taxonomy
 from processors.windows import SideView
 
-TH = Thresholds()
+TH = load_taxonomy().thresholds
 
 
 def side(net: float, n: int = 20, total: int = 40) -> SideView:

@@ -83,3 +83,25 @@ def test_counts_and_marks_move_together_so_a_replayed_batch_adds_nothing() -> No
     later = add_inputs(once, [*batch, ["s:0", 2, ["in", "processed"]]])
     assert later["counts"] == {"in": 3, "processed": 2, "dead:undecodable": 1}
     assert once["counts"]["in"] == 2  # the previous value is left as it was (a table value, not shared state)
+
+
+def test_observing_weighs_mentions_with_the_taxonomy_s_states_section() -> None:
+    from dataclasses import replace
+
+    from pytest import approx
+
+    from tests.examples import EXAMPLES
+
+    response = {**EXAMPLES["SurveyResponse"], "verbatim": "Rien à dire.", "score": 10}  # delivery: its point only
+    story = {**EXAMPLES["StaffFeedback"], "verbatim": "Le retrait était prêt.", "journey_id": "click_collect"}
+    seen: Sightings = {}
+    observe_survey_response(response, CONFIG, seen, ("s:0", 0))
+    observe_staff_feedback(story, CONFIG, seen, ("f:0", 0))
+    states = replace(CONFIG.taxonomy.states, uncued_clause_weight=1.0, staff_clause_weight=1.0)
+    other = PipelineConfig(replace(CONFIG.taxonomy, states=states), CONFIG.windows)
+    observe_survey_response(response, other, seen, ("s:0", 1))
+    observe_staff_feedback(story, other, seen, ("f:0", 1))
+    (customer, customer_after), (staff, staff_after) = seen["home_delivery"], seen["click_collect"]
+    # Now the text alone: before, the score (NPS 10 -> 1) took half, and the prompt's prior (-0.5) 0.4.
+    assert customer["steps"]["delivery"] == approx(0.5 * customer_after["steps"]["delivery"] + 0.5 * 1.0)
+    assert staff["steps"]["pickup"] == approx(0.6 * staff_after["steps"]["pickup"] + 0.4 * -0.5)

@@ -1,9 +1,25 @@
+import re
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
 
-from processors.taxonomy import TaxonomyError, cue_pattern, load_taxonomy
+from processors.callbacks import priority, wants_callback
+from processors.states import customer_state, staff_mention_polarity, staff_state
+from processors.taxonomy import (
+    DEFAULT_DIR,
+    DEFAULTS,
+    CallbackPolicy,
+    MeasurementPoint,
+    PerScale,
+    StatePolicy,
+    TaxonomyError,
+    Thresholds,
+    cue_pattern,
+    load_taxonomy,
+)
 from processors.text import fold
+from tests.examples import EXAMPLES
 
 TAXONOMY = load_taxonomy()
 
@@ -68,3 +84,95 @@ def test_a_wrong_taxonomy_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("steps:\n  s:\n    cues: {fr: [a]}\n")
     with pytest.raises(TaxonomyError, match="needs both fr and en cues"):
         load_taxonomy(bad)
+
+
+# ---------------------------------------------------------------- the numbers: thresholds.yaml only
+
+
+def test_the_dataclasses_have_no_defaults_of_their_own() -> None:
+    for cls in (Thresholds, CallbackPolicy, StatePolicy, MeasurementPoint, PerScale):
+        defaulted = [f.name for f in fields(cls) if f.default is not MISSING or f.default_factory is not MISSING]
+        assert defaulted == [], f"{cls.__name__} defaults {defaulted}: they belong in thresholds.yaml"
+
+
+def test_the_shipped_numbers() -> None:
+    states, callbacks = TAXONOMY.states, TAXONOMY.callbacks
+    assert (states.text_override_at, states.staff_state_at) == (0.5, 0.2)
+    assert (states.cued_clause_weight, states.uncued_clause_weight, states.staff_clause_weight) == (0.75, 0.5, 0.6)
+    assert dict(states.prompt_priors) == {"most_positive": 0.5, "most_frustrating": -0.5}
+    assert callbacks.high_priority_text_at == -0.7
+    assert callbacks.high_priority_score_at == PerScale(nps=3, csat=1)
+    assert callbacks.default_threshold == PerScale(nps=7, csat=3)
+    assert TAXONOMY.thresholds.min_customer_n == 5 and callbacks.sla_hours == 48
+
+
+def test_a_taxonomy_file_overrides_the_defaults_and_the_behaviour_follows(tmp_path: Path) -> None:
+    custom = tmp_path / "custom.yaml"
+    custom.write_text(
+        (DEFAULT_DIR / "furniture_store.yaml").read_text()
+        + "states:\n  text_override_at: 0.95\n  prompt_priors: {most_positive: 0.9}\n"
+        + "callbacks:\n  default_threshold: {nps: 9, csat: 4}\n  high_priority_text_at: -0.95\n"
+    )
+    taxonomy = load_taxonomy(custom)
+    assert customer_state(10, "NPS", -0.8, TAXONOMY.states) == "neutral"
+    assert customer_state(10, "NPS", -0.8, taxonomy.states) == "enchanted"  # 0.8 no longer overrides
+    assert staff_mention_polarity(0.0, "most_frustrating", taxonomy.states) == 0.0  # its prior replaced
+    response = {**EXAMPLES["SurveyResponse"], "step_id": None, "score": 8}
+    assert wants_callback(response, 0.0, TAXONOMY, TAXONOMY.callbacks) is None
+    assert wants_callback(response, 0.0, taxonomy, taxonomy.callbacks) == "score"
+    assert priority(response, -0.8, TAXONOMY.callbacks) == "high"
+    assert priority(response, -0.8, taxonomy.callbacks) == "normal"
+    assert taxonomy.thresholds == TAXONOMY.thresholds  # the rest still the defaults'
+
+
+def test_the_defaults_file_is_where_the_numbers_come_from(tmp_path: Path) -> None:
+    defaults = tmp_path / "thresholds.yaml"
+    defaults.write_text(DEFAULTS.read_text().replace("staff_state_at: 0.2 ", "staff_state_at: 0.5 "))
+    taxonomy = load_taxonomy(DEFAULT_DIR / "furniture_store.yaml", defaults=defaults)
+    assert taxonomy.states.staff_state_at == 0.5
+    assert staff_state("most_positive", 0.3, TAXONOMY.states) == "engaged"
+    assert staff_state("most_positive", 0.3, taxonomy.states) == "indifferent"
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("  min_staff_n: 2 ", "thresholds.min_staff_n"),
+        ("  uncued_clause_weight: 0.5 ", "states.uncued_clause_weight"),
+        ("  high_priority_text_at: -0.7 ", "callbacks.high_priority_text_at"),
+        ("  default_threshold: {nps: 7, csat: 3}", "callbacks.default_threshold"),
+    ],
+)
+def test_a_field_missing_from_the_defaults_is_an_error_naming_it(tmp_path: Path, line: str, named: str) -> None:
+    defaults = tmp_path / "thresholds.yaml"
+    kept = [x for x in DEFAULTS.read_text().splitlines() if not x.startswith(line)]
+    assert len(kept) == len(DEFAULTS.read_text().splitlines()) - 1
+    defaults.write_text("\n".join(kept))
+    with pytest.raises(TaxonomyError, match=f"missing {re.escape(named)}"):
+        load_taxonomy(DEFAULT_DIR / "furniture_store.yaml", defaults=defaults)
+
+
+def test_wrong_numbers_are_errors_naming_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    for text, message in [
+        ("callbacks:\n  quiet_dayz: 3\n", "unknown callbacks setting 'quiet_dayz'"),
+        ("states:\n  staff_state_at: high\n", r"states.staff_state_at: 'high' is not a number"),
+        ("thresholds:\n  min_staff_n: 2.5\n", "thresholds.min_staff_n: 2.5 is not an integer"),
+        ("callbacks:\n  default_threshold: {nps: 7}\n", "callbacks.default_threshold.csat: missing"),
+        ("callbacks:\n  high_priority_score_at: {nps: 3, csat: 1, ces: 2}\n", "high_priority_score_at.ces: unknown"),
+    ]:
+        bad.write_text(text)
+        with pytest.raises(TaxonomyError, match=message):
+            load_taxonomy(bad)
+
+
+def test_a_measurement_point_takes_the_default_threshold_for_a_scale_it_leaves_out(tmp_path: Path) -> None:
+    custom = tmp_path / "custom.yaml"
+    custom.write_text(
+        "steps:\n  s:\n    cues: {fr: [a], en: [a]}\n    measurement_point: {threshold: {nps: 5}}\n"
+        "journeys:\n  j:\n    steps: [s]\n"
+    )
+    step = load_taxonomy(custom).journeys["j"].step("s")
+    assert step and step.measurement_point
+    assert step.measurement_point.threshold == PerScale(nps=5, csat=3)
+    assert step.measurement_point.sla_hours is None

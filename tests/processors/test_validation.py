@@ -31,6 +31,15 @@ def test_a_good_response_passes() -> None:
             "more than a day ahead",
         ),
         ({"event_time": datetime(1999, 1, 1, tzinfo=UTC)}, "event_time_out_of_range", "before 2000"),
+        # Far out: the ends of a datetime, and epoch milliseconds no float holds (OverflowError).
+        ({"event_time": datetime.max.replace(tzinfo=UTC)}, "event_time_out_of_range", "more than a day ahead"),
+        ({"event_time": datetime.min.replace(tzinfo=UTC)}, "event_time_out_of_range", "before 2000"),
+        ({"event_time": 10**400}, "event_time_out_of_range", "event_time 1000"),
+        ({"event_time": -(10**400)}, "event_time_out_of_range", "event_time -1000"),
+        ({"event_time": 2**62}, "event_time_out_of_range", "more than a day ahead"),
+        ({"score": 2**40}, "score_out_of_range", f"score {2**40} not in 0..10"),
+        ({"score": -(2**63)}, "score_out_of_range", "not in 0..10"),
+        ({"score": 10**400, "score_scale": "CSAT"}, "score_out_of_range", "not in 1..5"),
     ],
 )
 def test_bad_responses_get_a_reason(change: dict, reason: str, detail: str) -> None:

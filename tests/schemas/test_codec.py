@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 
 from schemas import SerializationError, codec_for, schema_names
 from schemas.catalog import TOPIC_SCHEMAS
-from schemas.codec import crc64_avro
+from schemas.codec import MAGIC, SCHEMA_DIR, crc64_avro
 from tests.examples import EXAMPLES
 
 
@@ -182,3 +184,51 @@ def test_other_schemas_bytes_are_rejected() -> None:
     staff = codec_for("StaffFeedback").encode(EXAMPLES["StaffFeedback"])
     with pytest.raises(SerializationError, match="another schema"):
         codec_for("SurveyResponse").decode(staff)
+
+
+# ------------------------------------------------------------ numbers beyond the types
+
+
+def wire(name: str, record: dict[str, Any], **longs: int) -> bytes:
+    """`record` as a hostile producer may write it: the fields in `longs` as raw Avro longs (an int's
+    encoding too), whatever their type or logical type says, under the schema's own header."""
+    schema = json.loads((SCHEMA_DIR / f"{name}.avsc").read_text())
+    for field in schema["fields"]:
+        if field["name"] in longs:
+            field["type"] = "long"
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, fastavro.parse_schema(schema), {**record, **longs})
+    return MAGIC + codec_for(name).fingerprint + body.getvalue()
+
+
+FIRST_MS, LAST_MS = -62_135_596_800_000, 253_402_300_799_999  # 0001-01-01 and 9999-12-31T23:59:59.999
+
+
+@pytest.mark.parametrize("name", ["SurveyResponse", "StaffFeedback"])
+@pytest.mark.parametrize("ms", [2**62, -(2**62), 2**63 - 1, -(2**63), LAST_MS + 1, FIRST_MS - 1, 10**17])
+def test_a_timestamp_no_date_holds_is_named_not_an_overflow(name: str, ms: int) -> None:
+    with pytest.raises(SerializationError) as caught:
+        codec_for(name).decode(wire(name, EXAMPLES[name], event_time=ms))
+    assert (caught.value.field, caught.value.reason) == ("event_time", "event_time_out_of_range")
+    assert f"{name}.event_time: timestamp-millis {ms} is out of range" in str(caught.value)
+
+
+def test_the_first_and_last_dates_still_decode() -> None:
+    codec = codec_for("StaffFeedback")
+    first = codec.decode(wire("StaffFeedback", EXAMPLES["StaffFeedback"], event_time=FIRST_MS))
+    last = codec.decode(wire("StaffFeedback", EXAMPLES["StaffFeedback"], event_time=LAST_MS))
+    assert first["event_time"] == datetime.min.replace(tzinfo=UTC)
+    assert last["event_time"] == datetime.max.replace(tzinfo=UTC, microsecond=999000)
+
+
+def test_a_far_out_timestamp_in_a_corrupt_body_is_undecodable() -> None:
+    data = wire("StaffFeedback", EXAMPLES["StaffFeedback"], event_time=2**62)
+    with pytest.raises(SerializationError, match="corrupt body: OverflowError") as caught:
+        codec_for("StaffFeedback").decode(data + b"\x00")
+    assert caught.value.reason == "undecodable"
+
+
+def test_an_int_beyond_32_bits_decodes_for_the_checks_to_name() -> None:
+    """fastavro reads an int as the long it is on the wire: no overflow; the score's check names it."""
+    record = codec_for("SurveyResponse").decode(wire("SurveyResponse", EXAMPLES["SurveyResponse"], score=2**40))
+    assert record["score"] == 2**40
