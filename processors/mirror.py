@@ -8,6 +8,7 @@
 A neutral customer side is `neutral`; too few responses is `insufficient_data`,
 never a confident label. Each side keeps its state until its net impact is
 back past the threshold by `hysteresis`, so one response does not flip a step.
+The types' ids, labels and colours are processors.mirror_types' table.
 """
 
 from __future__ import annotations
@@ -15,29 +16,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from processors.mirror_types import (
+    ALERT_TYPES,
+    BLINDNESS,
+    DEAD_END,
+    INSUFFICIENT,
+    LUCKY_BREAK,
+    NEUTRAL_TYPE,
+    PAIN,
+    WIN_WIN,
+    WRONG_FIGHT,
+)
 from processors.states import DISSATISFIED, ENCHANTED, ENGAGED, FRUSTRATED, INDIFFERENT, NEUTRAL
 from processors.taxonomy import Thresholds
 from processors.windows import SideView
 
-INSUFFICIENT = "insufficient_data"
 MIRROR_TYPES = {
-    (ENCHANTED, ENGAGED): "win_win",
-    (ENCHANTED, INDIFFERENT): "lucky_break",
-    (ENCHANTED, FRUSTRATED): "pain",
-    (DISSATISFIED, ENGAGED): "wrong_fight",
-    (DISSATISFIED, INDIFFERENT): "blindness",
-    (DISSATISFIED, FRUSTRATED): "dead_end",
-}
-ALERT_TYPES = frozenset({"dead_end", "blindness", "wrong_fight"})
-LABELS = {
-    "win_win": {"fr": "le win-win", "en": "win-win"},
-    "lucky_break": {"fr": "le coup de chance", "en": "lucky break"},
-    "pain": {"fr": "la douleur", "en": "pain"},
-    "wrong_fight": {"fr": "le mauvais combat", "en": "wrong fight"},
-    "blindness": {"fr": "la cécité", "en": "blindness"},
-    "dead_end": {"fr": "l'impasse", "en": "dead end"},
-    "neutral": {"fr": "neutre", "en": "neutral"},
-    INSUFFICIENT: {"fr": "données insuffisantes", "en": "insufficient data"},
+    (ENCHANTED, ENGAGED): WIN_WIN,
+    (ENCHANTED, INDIFFERENT): LUCKY_BREAK,
+    (ENCHANTED, FRUSTRATED): PAIN,
+    (DISSATISFIED, ENGAGED): WRONG_FIGHT,
+    (DISSATISFIED, INDIFFERENT): BLINDNESS,
+    (DISSATISFIED, FRUSTRATED): DEAD_END,
 }
 
 
@@ -88,7 +88,7 @@ def mirror_type(customer: str, staff: str) -> str:
     if customer == INSUFFICIENT:
         return INSUFFICIENT
     if customer == NEUTRAL:
-        return "neutral"
+        return NEUTRAL_TYPE
     if staff == INSUFFICIENT:
         return INSUFFICIENT
     return MIRROR_TYPES[(customer, staff)]

@@ -19,7 +19,7 @@ from typing import Any
 
 from grafana_client import AsyncGrafanaApi
 
-from processors.mirror import LABELS
+from processors.mirror_types import LABELS
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8

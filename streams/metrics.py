@@ -12,7 +12,7 @@ from typing import Any
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
-from processors.mirror import LABELS
+from processors.mirror_types import LABELS
 from streams.app import app
 
 setup_prometheus_sensors(app, pattern="/metrics", registry=REGISTRY, name_prefix="faust")

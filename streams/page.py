@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web as aiohttp_web
 from faust import web
 
+from processors import mirror_types
 from processors.config import pipeline_config
 from streams.access import requires_token
 from streams.app import app
@@ -54,6 +55,13 @@ async def static_asset(self: web.View, request: web.Request, name: str) -> web.R
 @requires_token
 async def journeys_view(self: web.View, request: web.Request) -> web.Response:
     return self.json(journeys())
+
+
+@app.page("/types/")
+@requires_token
+async def types_view(self: web.View, request: web.Request) -> web.Response:
+    """The mirror types' table (ids in display order, FR/EN labels, colours): the page's only source."""
+    return self.json(mirror_types.as_json())
 
 
 _latest: tuple[float, str] = (0.0, "")

@@ -11,19 +11,8 @@ from rich.console import Group
 from rich.table import Table
 
 from config.settings import settings
-from processors.mirror import LABELS
+from processors.mirror_types import BY_ID
 from processors.taxonomy import Taxonomy
-
-TYPE_COLOURS = {
-    "win_win": "bold green",
-    "lucky_break": "cyan",
-    "pain": "magenta",
-    "wrong_fight": "yellow",
-    "blindness": "bold dark_orange",
-    "dead_end": "bold red",
-    "neutral": "white",
-    "insufficient_data": "dim",
-}
 
 
 class WorkerUnavailable(RuntimeError):
@@ -77,10 +66,10 @@ def mirror_tables(
             if state is None:
                 continue
             step = spec.step(step_id) if spec else None
-            kind = state["mirror_type"]
+            kind = BY_ID.get(state["mirror_type"])
             table.add_row(
                 step.label.get(language, step_id) if step else step_id,
-                f"[{TYPE_COLOURS.get(kind, 'white')}]{LABELS[kind][language]}[/]",
+                f"[{kind.colour}]{kind.label(language)}[/]" if kind else state["mirror_type"],
                 _side(state["customer"]),
                 _side(state["staff"]),
                 "★" if state["moment_of_truth"] else "",

@@ -10,20 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from processors.mirror_types import BY_ID, INSUFFICIENT, SIX, TYPES
+
 OUT = Path(__file__).parent / "dashboards"
 DATASOURCE = {"type": "prometheus", "uid": "miroir-prometheus"}
 SCHEMA_VERSION = 41
-# Same order as streams.metrics.TYPE_CODES (the series' values).
-TYPE_COLOURS = [
-    ("win_win", "win-win", "green"),
-    ("lucky_break", "lucky break", "blue"),
-    ("pain", "pain", "purple"),
-    ("wrong_fight", "wrong fight", "yellow"),
-    ("blindness", "blindness", "orange"),
-    ("dead_end", "dead end", "red"),
-    ("neutral", "neutral", "text"),
-    ("insufficient_data", "insufficient data", "#d9dde2"),
-]
 LEGEND = {"displayMode": "list", "placement": "bottom", "showLegend": True, "calcs": []}
 TOOLTIP = {"mode": "multi", "sort": "none"}
 
@@ -127,8 +118,8 @@ def mirror() -> dict[str, Any]:
         {
             "type": "value",
             "options": {
-                str(code): {"text": text, "color": colour, "index": code}
-                for code, (_, text, colour) in enumerate(TYPE_COLOURS)
+                str(code): {"text": kind.en, "color": kind.colour, "index": code}
+                for code, kind in enumerate(TYPES)  # the codes of streams.metrics.TYPE_CODES: the table's order
             },
         }
     ]
@@ -148,10 +139,10 @@ def mirror() -> dict[str, Any]:
         {
             "mappings": mappings,
             "color": {"mode": "thresholds"},
-            "thresholds": {"mode": "absolute", "steps": [{"value": None, "color": "#d9dde2"}]},
+            "thresholds": {"mode": "absolute", "steps": [{"value": None, "color": BY_ID[INSUFFICIENT].colour}]},
             "custom": {"lineWidth": 0, "fillOpacity": 85},
         },
-        "Win-win, lucky break, pain, wrong fight, blindness, dead end — or too few answers yet.",
+        ", ".join(t.en for t in SIX).capitalize() + " — or too few answers yet.",
     )
     return dashboard(
         "miroir-mirror",

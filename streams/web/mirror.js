@@ -1,16 +1,7 @@
 // The live mirror: customer journey above, staff journey below, one column per step.
 "use strict";
 
-const TYPES = {
-  win_win: { fr: "le win-win", en: "win-win" },
-  lucky_break: { fr: "le coup de chance", en: "lucky break" },
-  pain: { fr: "la douleur", en: "pain" },
-  wrong_fight: { fr: "le mauvais combat", en: "wrong fight" },
-  blindness: { fr: "la cécité", en: "blindness" },
-  dead_end: { fr: "l'impasse", en: "dead end" },
-  neutral: { fr: "neutre", en: "neutral" },
-  insufficient_data: { fr: "données insuffisantes", en: "insufficient data" },
-};
+// The mirror types (ids, labels, colours) come from the worker's types/ table: see start().
 const STATES = {
   enchanted: { fr: "enchanté", en: "enchanted" }, neutral: { fr: "neutre", en: "neutral" },
   dissatisfied: { fr: "insatisfait", en: "dissatisfied" }, engaged: { fr: "engagé", en: "engaged" },
@@ -35,6 +26,8 @@ const params = new URLSearchParams(location.search);
 const ui = {
   language: params.get("lang") || "fr", journey: params.get("journey") || "", window: params.get("window") || "live",
   selected: null, data: null, journeys: {}, lastEvent: 0,
+  types: [], typeById: {}, noData: "",  // the mirror types' table, in display order
+  autoJourney: true,  // until the URL or the user names a journey, the page picks one with data
 };
 const $ = (id) => document.getElementById(id);
 const t = (key) => (TEXT[key] || {})[ui.language] || key;
@@ -57,12 +50,27 @@ function statesOf(journeyId) {
   return byStep;
 }
 
+const typeLabel = (id) => label(ui.typeById[id], id);
+
+// The first journey whose steps say something (a type other than "no data"), else the first with any state.
+function journeyWithData(ids) {
+  const states = (ui.data?.states || []).filter((s) => s.window === ui.window);
+  const has = (id, confident) =>
+    states.some((s) => s.journey_id === id && (!confident || s.mirror_type !== ui.noData));
+  return ids.find((id) => has(id, true)) || ids.find((id) => has(id, false));
+}
+
+function chooseJourney(ids) {
+  if (!ui.autoJourney) return;
+  // Data arrives after the first render: choose again on each read-out until the journey shown has some.
+  ui.journey = journeyWithData(ids) || (ids.includes(ui.journey) ? ui.journey : ids[0]) || "";
+  if (Object.values(statesOf(ui.journey)).some((s) => s.mirror_type !== ui.noData)) ui.autoJourney = false;
+}
+
 function renderSelectors() {
   const select = $("journey");
   const ids = Object.keys(ui.journeys);
-  if (!ui.journey || !ids.includes(ui.journey)) {
-    ui.journey = ids.find((id) => (ui.data?.states || []).some((s) => s.journey_id === id)) || ids[0] || "";
-  }
+  chooseJourney(ids);
   select.replaceChildren(...ids.map((id) => el("option", { value: id, selected: id === ui.journey },
     label(ui.journeys[id].label, id))));
   $("window").value = ui.window;
@@ -89,12 +97,12 @@ function render() {
   const customers = [], types = [], staff = [];
   for (const step of journey.steps) {
     const state = states[step.id];
-    const type = state ? state.mirror_type : "insufficient_data";
+    const type = state ? state.mirror_type : ui.noData;
     customers.push(sideCell("customer", state, step.id));
-    const column = el("div", { class: `step ${type}` + (ui.selected === step.id ? " selected" : ""),
-                               "data-step": step.id, "data-type": type },
+    const column = el("div", { class: `step ${type}` + (ui.typeById[type]?.light ? " light" : "") +
+                               (ui.selected === step.id ? " selected" : ""), "data-step": step.id, "data-type": type },
       el("div", { class: "name" }, label(step.label, step.id)),
-      el("div", { class: "type" }, label(TYPES[type], type)));
+      el("div", { class: "type" }, typeLabel(type)));
     column.style.background = `var(--${type})`;
     if (state && state.moment_of_truth) column.append(el("div", { class: "mot" }, t("mot")));
     column.onclick = () => select(step.id);
@@ -107,9 +115,9 @@ function render() {
   renderPilot(journey, states);
   showConnection();
   renderEvidence(journey, states);
-  $("legend").replaceChildren(...Object.keys(TYPES).map((k) => {
-    const item = el("span", {}, label(TYPES[k], k));
-    item.style.setProperty("--c", `var(--${k})`);
+  $("legend").replaceChildren(...ui.types.map((type) => {
+    const item = el("span", { "data-type": type.id }, typeLabel(type.id));
+    item.style.setProperty("--c", `var(--${type.id})`);
     return item;
   }));
 }
@@ -149,12 +157,31 @@ function renderEvidence(journey, states) {
 
 function select(stepId) {
   ui.selected = ui.selected === stepId ? null : stepId;
+  ui.autoJourney = false;  // the user looks at this journey: keep it
   render();
 }
 
-function connect() {
+// The page's own requests carry the token it was opened with (streams/access.py).
+function withToken(path) {
   const token = params.get("token");
-  const source = new EventSource("events/" + (token ? `?token=${encodeURIComponent(token)}` : ""));
+  return path + (token ? `?token=${encodeURIComponent(token)}` : "");
+}
+
+async function getJSON(path) {
+  const response = await fetch(withToken(path));
+  return response.json();
+}
+
+// The types' colours become CSS variables (--<type id>), used by the columns and the legend.
+function useTypes(table) {
+  ui.types = table.types;
+  ui.noData = table.no_data;
+  ui.typeById = Object.fromEntries(table.types.map((type) => [type.id, type]));
+  for (const type of table.types) document.documentElement.style.setProperty(`--${type.id}`, type.colour);
+}
+
+function connect() {
+  const source = new EventSource(withToken("events/"));
   source.onmessage = (message) => {
     ui.data = JSON.parse(message.data);
     ui.lastEvent = Date.now();
@@ -173,10 +200,13 @@ function showConnection() {
 }
 
 async function start() {
-  const token = params.get("token");
-  const response = await fetch("journeys/" + (token ? `?token=${encodeURIComponent(token)}` : ""));
-  ui.journeys = await response.json();
-  $("journey").onchange = (e) => { ui.journey = e.target.value; ui.selected = null; render(); };
+  const [journeys, types] = await Promise.all([getJSON("journeys/"), getJSON("types/")]);
+  ui.journeys = journeys;
+  useTypes(types);
+  ui.autoJourney = !Object.keys(journeys).includes(ui.journey);
+  $("journey").onchange = (e) => {
+    ui.journey = e.target.value; ui.autoJourney = false; ui.selected = null; render();
+  };
   $("window").onchange = (e) => { ui.window = e.target.value; render(); };
   $("language").onclick = () => { ui.language = ui.language === "fr" ? "en" : "fr"; render(); };
   render();

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from infra.grafana.dashboards import DASHBOARDS, OUT, render
+from processors.mirror_types import BY_ID
 from streams.metrics import TYPE_CODES
 
 SHARED = Path(os.environ.get("MIROIR_SHARED_DIR", Path(__file__).parents[2] / ".." / "shared"))
@@ -59,8 +60,9 @@ def test_the_state_timeline_maps_every_type_code() -> None:
     document = json.loads((OUT / "miroir-mirror.json").read_text())
     timeline = next(p for p in document["panels"] if p["type"] == "state-timeline")
     options = timeline["fieldConfig"]["defaults"]["mappings"][0]["options"]
-    assert {int(code): m["text"].replace(" ", "_").replace("-", "_") for code, m in options.items()} == {
-        code: name for name, code in TYPE_CODES.items()
+    # Each code the worker exports reads as its type's English label, in its colour (the one table).
+    assert {int(code): (m["text"], m["color"]) for code, m in options.items()} == {
+        code: (BY_ID[name].en, BY_ID[name].colour) for name, code in TYPE_CODES.items()
     }
 
 
