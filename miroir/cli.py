@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -24,6 +23,7 @@ app = typer.Typer(
 stack_app = typer.Typer(help="The local stack: Apache Kafka (KRaft) and Redis, no Docker.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 from miroir.callbacks_cli import callbacks_app  # noqa: E402
+from miroir.measure_cli import measure  # noqa: E402
 
 app.add_typer(callbacks_app, name="callbacks")
 mirror_app = typer.Typer(help="Read the mirror.", no_args_is_help=True)
@@ -40,7 +40,8 @@ def _fail(message: str) -> None:
 @stack_app.command("up")
 def stack_up() -> None:
     """Start Kafka and Redis (idempotent), then create the topics."""
-    from infra.stack import StackError, up
+    from infra.processes import StackError
+    from infra.stack import up
 
     try:
         up(settings, echo=console.print)
@@ -51,7 +52,8 @@ def stack_up() -> None:
 @stack_app.command("fetch")
 def stack_fetch() -> None:
     """Resolve the pinned Kafka broker jars from Maven Central (once; cached in the run folder)."""
-    from infra.stack import KAFKA_VERSION, Paths, StackError, ensure_kafka_jars
+    from infra.broker import KAFKA_VERSION, ensure_kafka_jars
+    from infra.processes import Paths, StackError
 
     try:
         ensure_kafka_jars(Paths(settings), console.print)
@@ -116,7 +118,7 @@ def demo(
     summary: Path | None = typer.Option(None, help="With --exit-when-done: write a JSON summary here"),
 ) -> None:
     """The live pilot demo: stack up, a fresh worker, a synthetic pilot streaming, the mirror live."""
-    from infra.stack import StackError
+    from infra.processes import StackError
     from tools.demo import DemoOptions, run_demo
 
     if exit_when_done and events <= 0:
@@ -197,116 +199,6 @@ def replay(
     console.print(f"sent {sent} records to {topic}; {len(bad)} bad rows skipped")
 
 
-@app.command()
-def bench(
-    events: int = typer.Option(100_000, help="Events for the throughput measures"),
-    rates: str = typer.Option("200,1000", help="Offered rates for the latency measures (events/s)"),
-    rate_seconds: float = typer.Option(20.0, help="How long each offered rate runs"),
-    memory_steps: str = typer.Option("100000,500000,1000000", help="RSS checkpoints; empty to skip"),
-    scale_out: bool = typer.Option(True, help="Also measure two workers in one group"),
-    french_reviews: Path = typer.Option(
-        Path("../shared/data/fr_ecommerce_reviews_certideal.csv"), help="French reviews for the scorer measure"
-    ),
-    output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
-) -> None:
-    """Benchmarks on the real local stack, each against a baseline measured in the same run."""
-    from tools.bench import BenchOptions, report, run_bench
-
-    options = BenchOptions(
-        events=events,
-        rates=tuple(int(r) for r in rates.split(",") if r),
-        rate_seconds=rate_seconds,
-        memory_steps=tuple(int(s) for s in memory_steps.split(",") if s),
-        scale_out=scale_out,
-        french_reviews=french_reviews,
-        output=output,
-    )
-    report(run_bench(settings, options, console), console, output)
-
-
-@app.command()
-def chaos(
-    events: int = typer.Option(50_000, help="Events in the seeded replay"),
-    kills: int = typer.Option(5, help="SIGKILLs of the worker in the crash scenario"),
-    seed: int = typer.Option(11, help="Seed of the replay and of the kill points"),
-    scenarios: str = typer.Option(
-        "crash,two-workers,scale-out,broker-restart,redis-outage", help="Comma-separated: which scenarios to run"
-    ),
-    outage: float = typer.Option(10.0, help="Seconds the broker or Redis stays down"),
-    output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
-) -> None:
-    """Fault scenarios on the real stack (SIGKILLed workers, a lost worker of two, a broker restart,
-    a Redis outage), each against an uninterrupted run of the same replay; exits 1 if anything is
-    lost, duplicated or unreconciled."""
-    from tools.chaos import ChaosError, ChaosOptions, report, run_chaos
-
-    options = ChaosOptions(
-        events=events, kills=kills, seed=seed, scenarios=tuple(s for s in scenarios.split(",") if s), outage=outage
-    )
-    try:
-        outcomes = run_chaos(settings, options, console)
-    except ChaosError as error:
-        _fail(str(error))
-    report(outcomes, options, console, output)
-    if not all(o.passed for o in outcomes):
-        raise typer.Exit(1)
-
-
-@app.command("eval")
-def evaluate(
-    french: Path = typer.Option(
-        Path("../shared/data/fr_ecommerce_reviews_certideal.csv"),
-        help="French reviews with 1-5 stars (Certideal export)",
-    ),
-    airline: Path = typer.Option(
-        Path("../shared/data/en_airline_reviews_ba.csv"),
-        help="English airline reviews with 1-10 ratings and sub-ratings",
-    ),
-    limit: int = typer.Option(100_000, help="At most this many rows of each file"),
-    output: Path | None = typer.Option(None, help="Also write the figures here as JSON"),
-    all_rows: bool = typer.Option(False, "--all-rows", help="Include the rows the models were trained on"),
-) -> None:
-    """How right the analysis is on real reviews, beside plain TextBlob / TextBlob-fr in the same run."""
-    import json
-
-    from tools.evaluate import run_eval
-
-    try:
-        results = run_eval(
-            french, airline, limit, lambda line: console.print(f"eval: {line}"), held_out_only=not all_rows
-        )
-    except FileNotFoundError as error:
-        _fail(str(error))
-    console.print(eval_tables(results))
-    if output:
-        output.write_text(json.dumps(results, indent=2))
-        console.print(f"eval: figures written to {output}")
-
-
-def eval_tables(results: dict[str, Any]) -> Table:
-    table = Table(
-        "data", "measure", "Miroir", "plain TextBlob", title=f"Miroir eval ({results['rows']})", title_justify="left"
-    )
-    for key, label in (("fr_customer_state", "French reviews"), ("en_customer_state", "English airline reviews")):
-        if key not in results:
-            continue
-        mine, base = results[key]["miroir"], results[key]["textblob"]
-        for measure in ("binary_balanced_accuracy", "accuracy", "macro_f1"):
-            table.add_row(
-                f"{label} ({mine['rows']})", f"customer state: {measure}", str(mine[measure]), str(base[measure])
-            )
-        table.add_row(label, "tagged with a step", f"{results[key]['tagged_share']:.0%}", "-")
-        table.add_row(label, "language detected right", f"{results[key]['language_detected']:.1%}", "-")
-    for column, f in results.get("en_per_step", {}).items():
-        table.add_row(
-            f"airline: {column} ({f['mentions']})",
-            "sign agreement / Spearman",
-            f"{f['miroir_sign_agreement']} / {f['miroir_spearman']}",
-            f"{f['textblob_whole_text_sign_agreement']} / {f['textblob_whole_text_spearman']} (whole text)",
-        )
-    return table
-
-
 @mirror_app.command("show")
 def mirror_show(
     journey: str | None = typer.Option(None, help="Only this journey"),
@@ -331,6 +223,10 @@ def mirror_show(
     else:
         console.print(mirror_tables(states, pipeline_config().taxonomy, window, journey, language))
         console.print(callback_table(mirror.get("callbacks", {})))
+
+
+# bench, chaos, eval (miroir/measure_cli.py) as top-level commands, listed after these.
+app.registered_commands += measure.registered_commands
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+
 from processors.analysis import analyse
 from processors.sentiment import held_out, textblob_polarity
 from processors.taxonomy import load_taxonomy
@@ -165,3 +167,27 @@ def run_eval(
     if not results:
         raise FileNotFoundError(f"neither {french} nor {airline} exists")
     return results
+
+
+def eval_tables(results: dict[str, Any]) -> Table:
+    table = Table(
+        "data", "measure", "Miroir", "plain TextBlob", title=f"Miroir eval ({results['rows']})", title_justify="left"
+    )
+    for key, label in (("fr_customer_state", "French reviews"), ("en_customer_state", "English airline reviews")):
+        if key not in results:
+            continue
+        mine, base = results[key]["miroir"], results[key]["textblob"]
+        for measure in ("binary_balanced_accuracy", "accuracy", "macro_f1"):
+            table.add_row(
+                f"{label} ({mine['rows']})", f"customer state: {measure}", str(mine[measure]), str(base[measure])
+            )
+        table.add_row(label, "tagged with a step", f"{results[key]['tagged_share']:.0%}", "-")
+        table.add_row(label, "language detected right", f"{results[key]['language_detected']:.1%}", "-")
+    for column, f in results.get("en_per_step", {}).items():
+        table.add_row(
+            f"airline: {column} ({f['mentions']})",
+            "sign agreement / Spearman",
+            f"{f['miroir_sign_agreement']} / {f['miroir_spearman']}",
+            f"{f['textblob_whole_text_sign_agreement']} / {f['textblob_whole_text_spearman']} (whole text)",
+        )
+    return table

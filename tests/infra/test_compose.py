@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from config.settings import GrafanaSettings, KafkaSettings, PipelineSettings, RedisSettings
-from infra.stack import KAFKA_VERSION
+from infra.broker import KAFKA_VERSION
 
 ROOT = Path(__file__).parents[2]
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from infra.stack import Paths, StackError, _alive, down, port_answers, start_kafka, start_redis, status, up
+from infra.broker import start_kafka
+from infra.processes import Paths, StackError, alive, port_answers
+from infra.stack import down, start_redis, status, up
 
 
 def free_port() -> int:
@@ -48,7 +50,7 @@ def test_up_is_idempotent_and_down_leaves_nothing_running(private_stack: Setting
     down(private_stack, echo=said.append)
     assert [(s.state, s.pid) for s in status(private_stack)] == [("stopped", None)] * 2
     for pid in pids:
-        assert pid is not None and not _alive(pid)
+        assert pid is not None and not alive(pid)
     assert not port_answers(private_stack.kafka.first_server[1])
     assert not port_answers(private_stack.redis.port)
 
@@ -115,7 +117,8 @@ def test_kafka_sasl_settings_work_for_every_client_and_a_wrong_password_is_refus
     from rich.console import Console
 
     from sinks.callback_queue import callback_key
-    from tools.demo import DemoOptions, pilot_workers, stream_pilot, wait_until_processed
+    from tools.demo import DemoOptions, stream_pilot, wait_until_processed
+    from tools.workers import pilot_workers
 
     sasl = {
         "MIROIR_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",

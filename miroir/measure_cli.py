@@ -1,0 +1,106 @@
+"""`miroir bench`, `miroir chaos`, `miroir eval`: the commands that measure Miroir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from config.settings import settings
+
+console = Console()
+err = Console(stderr=True)
+# Registered on the root command (miroir/cli.py): `miroir bench`, not `miroir measure bench`.
+measure = typer.Typer()
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+@measure.command()
+def bench(
+    events: int = typer.Option(100_000, help="Events for the throughput measures"),
+    rates: str = typer.Option("200,1000", help="Offered rates for the latency measures (events/s)"),
+    rate_seconds: float = typer.Option(20.0, help="How long each offered rate runs"),
+    memory_steps: str = typer.Option("100000,500000,1000000", help="RSS checkpoints; empty to skip"),
+    scale_out: bool = typer.Option(True, help="Also measure two workers in one group"),
+    french_reviews: Path = typer.Option(
+        Path("../shared/data/fr_ecommerce_reviews_certideal.csv"), help="French reviews for the scorer measure"
+    ),
+    output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
+) -> None:
+    """Benchmarks on the real local stack, each against a baseline measured in the same run."""
+    from tools.bench import BenchOptions, report, run_bench
+
+    options = BenchOptions(
+        events=events,
+        rates=tuple(int(r) for r in rates.split(",") if r),
+        rate_seconds=rate_seconds,
+        memory_steps=tuple(int(s) for s in memory_steps.split(",") if s),
+        scale_out=scale_out,
+        french_reviews=french_reviews,
+        output=output,
+    )
+    report(run_bench(settings, options, console), console, output)
+
+
+@measure.command()
+def chaos(
+    events: int = typer.Option(50_000, help="Events in the seeded replay"),
+    kills: int = typer.Option(5, help="SIGKILLs of the worker in the crash scenario"),
+    seed: int = typer.Option(11, help="Seed of the replay and of the kill points"),
+    scenarios: str = typer.Option(
+        "crash,two-workers,scale-out,broker-restart,redis-outage", help="Comma-separated: which scenarios to run"
+    ),
+    outage: float = typer.Option(10.0, help="Seconds the broker or Redis stays down"),
+    output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
+) -> None:
+    """Fault scenarios on the real stack (SIGKILLed workers, a lost worker of two, a broker restart,
+    a Redis outage), each against an uninterrupted run of the same replay; exits 1 if anything is
+    lost, duplicated or unreconciled."""
+    from tools.chaos import ChaosError, ChaosOptions, report, run_chaos
+
+    options = ChaosOptions(
+        events=events, kills=kills, seed=seed, scenarios=tuple(s for s in scenarios.split(",") if s), outage=outage
+    )
+    try:
+        outcomes = run_chaos(settings, options, console)
+    except ChaosError as error:
+        _fail(str(error))
+    report(outcomes, options, console, output)
+    if not all(o.passed for o in outcomes):
+        raise typer.Exit(1)
+
+
+@measure.command("eval")
+def evaluate(
+    french: Path = typer.Option(
+        Path("../shared/data/fr_ecommerce_reviews_certideal.csv"),
+        help="French reviews with 1-5 stars (Certideal export)",
+    ),
+    airline: Path = typer.Option(
+        Path("../shared/data/en_airline_reviews_ba.csv"),
+        help="English airline reviews with 1-10 ratings and sub-ratings",
+    ),
+    limit: int = typer.Option(100_000, help="At most this many rows of each file"),
+    output: Path | None = typer.Option(None, help="Also write the figures here as JSON"),
+    all_rows: bool = typer.Option(False, "--all-rows", help="Include the rows the models were trained on"),
+) -> None:
+    """How right the analysis is on real reviews, beside plain TextBlob / TextBlob-fr in the same run."""
+    import json
+
+    from tools.evaluate import eval_tables, run_eval
+
+    try:
+        results = run_eval(
+            french, airline, limit, lambda line: console.print(f"eval: {line}"), held_out_only=not all_rows
+        )
+    except FileNotFoundError as error:
+        _fail(str(error))
+    console.print(eval_tables(results))
+    if output:
+        output.write_text(json.dumps(results, indent=2))
+        console.print(f"eval: figures written to {output}")
