@@ -7,15 +7,9 @@ group, tables and windows) and reads only what is produced after it joined.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +24,7 @@ from schemas import codec_for
 from tools.producer import RecordProducer
 from tools.readout import WorkerUnavailable, fetch, mirror_tables, summary
 from tools.simulate import simulate
+from tools.workers import pilot_worker
 
 
 @dataclass
@@ -41,98 +36,6 @@ class DemoOptions:
     exit_when_done: bool
     summary_path: Path | None
     timeout: float = 300.0
-
-
-def free_port(preferred: int) -> int:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
-
-
-@contextmanager
-def pilot_workers(
-    settings: Settings, console: Console, count: int = 1, env: dict[str, str] | None = None
-) -> Iterator[list[str]]:
-    """Start `count` workers of one fresh pilot (one app id); yield their URLs once together they
-    own every input partition. `env` overrides settings (e.g. MIROIR_SURVEY_TOPIC)."""
-    app_id = f"{settings.pipeline.app_id}-pilot-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 1000}"
-    pilot_env = {
-        **os.environ,
-        "MIROIR_APP_ID": app_id,
-        "MIROIR_AUTO_OFFSET_RESET": "latest",
-        "MIROIR_SNAPSHOT_INTERVAL": "10s",
-        "MIROIR_EXIT_WITH_PARENT": "1",
-        **(env or {}),
-    }
-    log_path = settings.stack.run_dir / "logs" / f"worker-{app_id}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    console.print(f"worker: starting pilot {app_id} ({count} worker(s), log {log_path})")
-    workers, urls = [], []
-    with log_path.open("ab") as log:
-        for i in range(count):
-            port = free_port(settings.pipeline.web_port + i)
-            urls.append(f"http://localhost:{port}")
-            worker_env = {
-                **pilot_env,
-                "MIROIR_WEB_PORT": str(port),
-                "MIROIR_DATA_DIR": str(settings.stack.run_dir / "worker" / f"{app_id}-{i}"),
-            }
-            workers.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "miroir.cli", "worker", "-l", "warn"],
-                    env=worker_env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-    inputs = (
-        pilot_env.get("MIROIR_SURVEY_TOPIC", settings.pipeline.survey_topic),
-        pilot_env.get("MIROIR_STAFF_TOPIC", settings.pipeline.staff_topic),
-    )
-    try:
-        _wait_for_assignment(urls, workers, inputs, log_path, timeout=180)
-        console.print(f"worker: ready — the live mirror page at {urls[0]}/ (JSON at {urls[0]}/mirror/)")
-        yield urls
-    finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-
-
-@contextmanager
-def pilot_worker(settings: Settings, console: Console) -> Iterator[str]:
-    """One worker for a fresh pilot; yields its URL once it owns the input partitions."""
-    with pilot_workers(settings, console) as urls:
-        yield urls[0]
-
-
-def _wait_for_assignment(
-    urls: list[str], workers: list[subprocess.Popen[bytes]], inputs: tuple[str, ...], log: Path, timeout: float
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(worker.poll() is not None for worker in workers):
-            raise RuntimeError(f"a worker exited; see {log}")
-        try:
-            assigned = [a for url in urls for a in fetch(url, "/counters/", timeout=2).get("assigned", [])]
-            if all(sum(a.startswith(topic + ":") for a in assigned) >= 1 for topic in inputs) and all(
-                fetch(url, "/counters/", timeout=2).get("assigned") for url in urls
-            ):
-                return
-        except WorkerUnavailable:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"the workers did not get their partitions within {timeout:.0f}s; see {log}")
 
 
 def invalid_inputs(rng: random.Random, i: int, at: Any) -> bytes:

@@ -21,9 +21,9 @@ from miroir.cli import app as cli
 from schemas import codec_for
 from sinks.callback_queue import site_stream
 from tests.integration.kafka_io import consume_all
-from tools.demo import pilot_worker
 from tools.producer import RecordProducer
 from tools.readout import fetch
+from tools.workers import pilot_worker
 
 
 def dissatisfied(site: str, n: int) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ from config.settings import Settings
 from schemas import codec_for
 from tests.integration.kafka_io import consume_all
 from tests.processors.test_pipeline import EXPECTED
-from tools.demo import DemoOptions, pilot_worker, stream_pilot, wait_until_processed
+from tools.demo import DemoOptions, stream_pilot, wait_until_processed
 from tools.producer import RecordProducer
 from tools.readout import summary
+from tools.workers import pilot_worker
 
 
 def test_a_seeded_pilot_gives_the_expected_mirror_and_counts_reconcile(stack: Settings) -> None:

@@ -16,7 +16,8 @@ import pytest
 from rich.console import Console
 
 from config.settings import Settings
-from tools.demo import DemoOptions, pilot_worker, stream_pilot
+from tools.demo import DemoOptions, stream_pilot
+from tools.workers import pilot_worker
 
 
 def free_port() -> int:

@@ -18,8 +18,8 @@ from schemas import codec_for
 from sinks.callback_queue import callback_key
 from tests.e2e.test_callbacks import stream_ids, wait_for
 from tests.integration.kafka_io import consume_all
-from tools.demo import pilot_workers
 from tools.producer import RecordProducer
+from tools.workers import pilot_workers
 
 PHONE, EMAIL = "06 12 34 56 78", "jeanne.martin@example.org"
 

@@ -1,6 +1,6 @@
 """The framework floor of `miroir bench`: a bare faust agent that only iterates and decodes.
 
-Run as its own process (FLOOR_TOPIC, FLOOR_COUNT, FLOOR_APP, FLOOR_DATADIR); prints
+Run as its own process, `python -m tools.bench.floor` (FLOOR_TOPIC, FLOOR_COUNT, FLOOR_APP, FLOOR_DATADIR); prints
 "FLOOR <events/s>" once it has seen FLOOR_COUNT events, then stops.
 """
 

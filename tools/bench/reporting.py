@@ -1,0 +1,59 @@
+"""The bench's table and its JSON results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def report(results: dict[str, Any], console: Console, output: Path) -> Path:
+    table = Table("measure", "figure", "baseline / ratio", title="Miroir bench", title_justify="left")
+    table.add_row("ceiling: aiokafka consumer, decode only", f"{results['ceiling_per_s']:,.0f} events/s", "")
+    table.add_row("floor: bare faust agent, decode only", f"{results['faust_floor_per_s']:,.0f} events/s", "")
+    table.add_row(
+        "pipeline: one worker",
+        f"{results['pipeline_per_s']:,.0f} events/s",
+        f"{results['pipeline_vs_faust_floor']:.0%} of faust floor, {results['pipeline_vs_ceiling']:.1%} of ceiling",
+    )
+    if "two_workers_per_s" in results:
+        table.add_row(
+            "pipeline: two workers",
+            f"{results['two_workers_per_s']:,.0f} events/s",
+            f"×{results['scale_out_ratio']:.2f} vs one",
+        )
+    for lat in results["latency"]:
+        fmt = lambda v: "-" if v is None else f"{v * 1000:.0f}"  # noqa: E731
+        table.add_row(
+            f"latency at {lat['offered_per_s']}/s, produce → mirror",
+            f"p50 {fmt(lat['mirror_p50_s'])} / p95 {fmt(lat['mirror_p95_s'])} / p99 {fmt(lat['mirror_p99_s'])} ms",
+            "",
+        )
+        table.add_row(
+            f"latency at {lat['offered_per_s']}/s, produce → callback in Redis",
+            f"p50 {fmt(lat['callback_p50_s'])} / p95 {fmt(lat['callback_p95_s'])} / "
+            f"p99 {fmt(lat['callback_p99_s'])} ms",
+            f"{lat['callbacks']} callbacks",
+        )
+    s = results["scorer"]
+    table.add_row(
+        "scorer: Miroir analysis (language, steps, per-step polarity)",
+        f"{s['miroir_per_s']:,.0f} verbatims/s",
+        f"×{s['ratio']:.1f} vs TextBlob-fr ({s['textblob_fr_per_s']:,.0f}/s)",
+    )
+    if "memory" in results:
+        m = results["memory"]
+        table.add_row(
+            "worker RSS",
+            " → ".join(f"{k}: {v} MiB" for k, v in m["rss_mib"].items()),
+            f"last step +{m['growth_last_step']:.1%}" if m["growth_last_step"] is not None else "",
+        )
+    console.print(table)
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / f"{results['date'][:19].replace(':', '')}.json"
+    path.write_text(json.dumps(results, indent=2))
+    console.print(f"bench: results in {path}")
+    return path

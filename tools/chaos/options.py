@@ -1,0 +1,21 @@
+"""What a chaos run is asked (the scenarios, the options) and how it fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCENARIOS = ("crash", "two-workers", "scale-out", "broker-restart", "redis-outage")
+
+
+class ChaosError(RuntimeError):
+    """A scenario could not run to its end; the message says where to look."""
+
+
+@dataclass
+class ChaosOptions:
+    events: int = 50_000
+    kills: int = 5
+    seed: int = 11
+    invalid_share: float = 0.02
+    scenarios: tuple[str, ...] = SCENARIOS
+    outage: float = 10.0  # seconds the broker or Redis stays down

@@ -1,0 +1,74 @@
+"""The chaos table and the JSON of a run."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from tools.chaos.compare import Outcome
+from tools.chaos.options import ChaosOptions
+
+
+def chaos_table(outcomes: list[Outcome]) -> Table:
+    table = Table(
+        "scenario",
+        "events",
+        "faults",
+        "lost",
+        "duplicated",
+        "redelivered",
+        "in = processed + dead",
+        "windows = reference",
+        "types = reference",
+        "callbacks",
+        "recovery s (median / max)",
+        "changelog read s (max)",
+        title="Fault scenarios against an uninterrupted run of the same replay",
+        title_justify="left",
+    )
+    for o in outcomes:
+        recovery = (
+            f"{statistics.median(o.recovery_seconds):.1f} / {max(o.recovery_seconds):.1f}"
+            if o.recovery_seconds
+            else "-"
+        )
+        table.add_row(
+            o.scenario,
+            f"{o.events:,}",
+            str(len(o.faults)),
+            _flag(o.lost),
+            _flag(o.duplicated),
+            f"{o.redelivered:,}",
+            f"{o.counted_in:,} = {o.processed:,} + {o.dead_lettered:,}" + ("" if o.reconciled else " ✗"),
+            o.figures_equal,
+            o.types_equal,
+            f"{o.callbacks:,}",
+            recovery,
+            f"{max(o.changelog_seconds):.2f}" if o.changelog_seconds else "-",
+        )
+    return table
+
+
+def _flag(n: int) -> str:
+    return "0" if n == 0 else f"[bold red]{n:,}[/]"
+
+
+def report(outcomes: list[Outcome], options: ChaosOptions, console: Console, output: Path) -> Path:
+    Console(width=max(console.width, 160)).print(chaos_table(outcomes))
+    for o in outcomes:
+        if o.detail["types_differ"]:
+            console.print(
+                f"{o.scenario}: {len(o.detail['types_differ'])} published type(s) differ with equal windows: "
+                "the step sits inside the hysteresis band, where the type depends on the order batches came in"
+            )
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / f"chaos-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps({"options": asdict(options), "outcomes": [asdict(o) for o in outcomes]}, indent=2))
+    console.print(f"chaos: results in {path}")
+    return path

@@ -1,0 +1,85 @@
+"""The whole run: the replay, the reference, then each scenario on fresh workers, compared."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+
+from config.settings import Settings
+from tools.chaos.compare import Outcome, compare
+from tools.chaos.faults import FAULTS
+from tools.chaos.options import SCENARIOS, ChaosError, ChaosOptions
+from tools.chaos.replay import Replay, produce_replay
+from tools.chaos.run import Run, scenario_env
+from tools.chaos.state import settled_state, topic_size
+from tools.workers import Worker
+
+FIRST_REDIS_DB = 10
+
+
+def run_scenario(
+    settings: Settings, name: str, replay: Replay, redis_db: int, options: ChaosOptions, console: Console
+) -> tuple[Run, dict[str, Any], int]:
+    import redis
+
+    from infra.topics import ensure_topics
+
+    count, starting, fault = FAULTS[name]
+    env, app_id, redis_url = scenario_env(settings, name, replay, redis_db)
+    ensure_topics(settings, [env["MIROIR_CALLBACK_REQUEST_TOPIC"]])
+    redis.Redis.from_url(redis_url).flushdb()
+    logs = settings.stack.run_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    port, data = int(env["MIROIR_WEB_PORT"]), settings.stack.run_dir / "worker"
+    # info: faust logs when it starts and ends reading the changelogs (Worker.changelog_seconds)
+    workers = [
+        Worker(env, port + i, data / f"{app_id}-{i}", logs / f"worker-{app_id}.log", level="info") for i in range(count)
+    ]
+    run = Run(name, app_id, redis_url, replay, workers)
+    console.print(f"chaos: {name}: {count} worker(s) of {app_id} (log {workers[0].log})")
+    started = time.monotonic()
+    try:
+        for worker in workers[:starting]:
+            worker.start()
+        run.wait_until(run.owns_every_input, "the workers taking their partitions", timeout=180)
+        fault(run, settings, options, console)
+        state = settled_state(settings, run)
+        requests = topic_size(settings, env["MIROIR_CALLBACK_REQUEST_TOPIC"])
+        if not workers[0].alive():
+            raise ChaosError(f"{name}: the worker died; see {workers[0].log}")
+    finally:
+        for worker in workers:
+            worker.stop()
+    console.print(f"chaos: {name}: done in {time.monotonic() - started:.0f}s")
+    return run, state, requests
+
+
+def run_chaos(settings: Settings, options: ChaosOptions, console: Console) -> list[Outcome]:
+    unknown = set(options.scenarios) - set(SCENARIOS)
+    if unknown:
+        raise ChaosError(f"unknown scenario(s) {', '.join(sorted(unknown))}; choose among {', '.join(SCENARIOS)}")
+    restarted = {"broker-restart": ("kafka", "kafka.Kafka"), "redis-outage": ("redis", "redis-server")}
+    for scenario in set(options.scenarios) & set(restarted):
+        _require_own(settings, scenario, *restarted[scenario])
+    name = f"chaos-{time.strftime('%Y%m%d-%H%M%S')}"
+    replay = produce_replay(settings, name, options, console)
+    _, reference, ref_requests = run_scenario(settings, "reference", replay, FIRST_REDIS_DB, options, console)
+    outcomes = []
+    for i, scenario in enumerate(options.scenarios, start=1):
+        run, state, requests = run_scenario(settings, scenario, replay, FIRST_REDIS_DB + i, options, console)
+        outcomes.append(compare(run, state, reference, requests, ref_requests))
+    return outcomes
+
+
+def _require_own(settings: Settings, scenario: str, service: str, marker: str) -> None:
+    """Stopping and starting a service needs the one `miroir stack up` started from this run folder."""
+    from infra.processes import Paths, running_pid
+
+    if running_pid(Paths(settings), service, marker) is None:
+        raise ChaosError(
+            f"{scenario} stops and starts {service}, but no {service} started by `miroir stack up` from "
+            f"{settings.stack.run_dir} runs (another one answers, or none). Run `miroir stack down` and "
+            f"`miroir stack up` here, or leave {scenario} out (--scenarios)."
+        )
