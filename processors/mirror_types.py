@@ -47,7 +47,6 @@ TYPES: tuple[MirrorType, ...] = (
 BY_ID = {t.id: t for t in TYPES}
 # The six types of the matrix (the alert types among them): their ids and labels are this table's words only.
 SIX = tuple(t for t in TYPES if t.id not in (NEUTRAL_TYPE, INSUFFICIENT))
-ALERTABLE_AND_SIX = SIX  # the name tests/test_layout.py reads
 # Words of the table a side state uses too (processors.states, the page's state labels): not the table's own.
 SHARED_WORDS = frozenset({NEUTRAL_TYPE, INSUFFICIENT, BY_ID[NEUTRAL_TYPE].fr, BY_ID[NEUTRAL_TYPE].en})
 TYPE_IDS = tuple(BY_ID)

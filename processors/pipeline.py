@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any
 
 from processors.analysis import Analysis, analyse
 from processors.mirror import Classification, alert_kinds, classify
@@ -22,7 +22,7 @@ from processors.redact import redact
 from processors.states import customer_mention_polarity, staff_mention_polarity
 from processors.taxonomy import Taxonomy
 from processors.validation import Rejection, event_seconds
-from processors.windows import JourneyTally, SideView, WindowSpec
+from processors.windows import JourneyTally, SideView, Sighting, WindowSpec
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +42,6 @@ class Observation:
 def _evidence(analysis: Analysis) -> dict[str, str]:
     """What the wallboard may show of each step's clause: PII redacted here, before it leaves."""
     return {step.step_id: redact(step.evidence) for step in analysis.steps}
-
-
-class Sighting(TypedDict):
-    """One verbatim as a journey saw it, with its origin, so that the window side counts an
-    input once however often it is delivered (see JourneyTally.apply)."""
-
-    source: str  # "topic:partition"
-    offset: int
-    side: str  # "customer" | "staff"
-    at: float  # event time, epoch seconds
-    id: str  # response_id or feedback_id
-    steps: dict[str, float]  # step id -> polarity of its mention
-    texts: dict[str, str]  # step id -> redacted clause, as evidence
 
 
 # journey id -> what a batch saw of it: one sighting per (verbatim, journey).

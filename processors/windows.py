@@ -13,9 +13,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from processors.offsets import Ranges, add, add_all, as_ranges
+
+
+class Sighting(TypedDict):
+    """One verbatim as a journey saw it, with its origin, so that the window side counts an
+    input once however often it is delivered (see JourneyTally.apply); made by processors.pipeline.observe_*."""
+
+    source: str  # "topic:partition"
+    offset: int
+    side: str  # "customer" | "staff"
+    at: float  # event time, epoch seconds
+    id: str  # response_id or feedback_id
+    steps: dict[str, float]  # step id -> polarity of its mention
+    texts: dict[str, str]  # step id -> redacted clause, as evidence
+
 
 SIDES = ("customer", "staff")
 _TOTAL = "_"  # per-bucket count of the side's verbatims (tagged or not): the denominator of shares
@@ -82,7 +96,7 @@ class JourneyTally:
     def apply(
         self,
         windows: tuple[WindowSpec, ...],
-        sightings: list[dict[str, Any]],
+        sightings: list[Sighting],
         evidence_ids: int,
         read: dict[str, Ranges] | None = None,
     ) -> int:

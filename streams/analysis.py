@@ -94,8 +94,10 @@ async def analyse_batch(
         source, offset = f"{event.message.topic}:{event.message.partition}", event.message.offset
         add(read.setdefault(source, []), offset)
         record = decode_input(event.value, codec)
-        outcome = record if isinstance(record, Rejection) else take_input(
-            record, check, observe, config, deltas, now, (source, offset)
+        outcome = (
+            record
+            if isinstance(record, Rejection)
+            else take_input(record, check, observe, config, deltas, now, (source, offset))
         )
         if isinstance(outcome, Rejection):
             await send_dead_letter(event, outcome, now)

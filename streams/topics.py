@@ -36,6 +36,4 @@ dead_letter_topic = _avro_topic("dead_letters")
 # Internal: one JourneyDelta per journey per analysed batch, keyed by journey so that a
 # journey's windows live on one partition; plus one of the batch's counters under COUNTERS_KEY.
 COUNTERS_KEY = "__counters__"
-journey_delta_topic = app.topic(
-    names.journey_deltas, key_type=str, value_type=JourneyDelta, internal=True
-)
+journey_delta_topic = app.topic(names.journey_deltas, key_type=str, value_type=JourneyDelta, internal=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from config.topics import SURVEY_RESPONSES
+
 T0 = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -113,7 +115,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "DeadLetter": {
         "schema_version": 1,
-        "source_topic": "survey-responses",
+        "source_topic": SURVEY_RESPONSES,
         "source_partition": 0,
         "source_offset": 17,
         "reason": "score_out_of_range",

@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from config.settings import PipelineSettings, Settings
+from config.topics import Topics
 from tools.readout import WorkerUnavailable, fetch
 
 ASSIGNMENT_TIMEOUT = 180.0
@@ -155,21 +156,51 @@ def wait_for_assignment(workers: list[Worker], inputs: Iterable[str], timeout: f
     raise RuntimeError(f"the workers did not get their partitions within {timeout:.0f}s; see {workers[0].log}")
 
 
+def start_at_the_end(settings: Settings, topics: Topics) -> None:
+    """Commit the current end offsets of the topics a new pilot reads, for its groups (faust's,
+    the app id; the callback sink's), before its workers start.
+
+    `auto_offset_reset=latest` would do the same, but only once a worker first fetches a
+    partition, after the group assigned it: what was produced in between was skipped, and a
+    pilot started under load missed its first inputs."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    groups = {
+        topics.app_id: [*topics.inputs(), topics.callback_outcomes],
+        topics.callback_sink_group: [topics.callback_requests],
+    }
+    for group, names in groups.items():
+        consumer = KafkaConsumer(**settings.kafka.client_config(), group_id=group, enable_auto_commit=False)
+        try:
+            partitions = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
+            ends = consumer.end_offsets(partitions)
+            consumer.assign(partitions)
+            consumer.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
+        finally:
+            consumer.close()
+
+
 @contextmanager
 def pilot_workers(
     settings: Settings, console: Console, count: int = 1, env: dict[str, str] | None = None
 ) -> Iterator[list[str]]:
     """Start `count` workers of one fresh pilot (one app id); yield their URLs once together they
-    own every input partition. `env` overrides settings (e.g. MIROIR_SURVEY_TOPIC)."""
+    own every input partition. `env` overrides settings (e.g. MIROIR_SURVEY_TOPIC).
+
+    The pilot reads what is produced from now on: unless `env` says
+    MIROIR_AUTO_OFFSET_RESET=earliest, its groups start at the topics' current ends."""
     app_id = f"{settings.pipeline.app_id}-pilot-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 1000}"
     pilot_env = {
         **os.environ,
         "MIROIR_APP_ID": app_id,
-        "MIROIR_AUTO_OFFSET_RESET": "latest",
+        "MIROIR_AUTO_OFFSET_RESET": "earliest",
         "MIROIR_SNAPSHOT_INTERVAL": "10s",
         "MIROIR_EXIT_WITH_PARENT": "1",
         **(env or {}),
     }
+    if "MIROIR_AUTO_OFFSET_RESET" not in (env or {}):
+        start_at_the_end(settings, worker_settings(pilot_env).topics)
     log_path = settings.stack.run_dir / "logs" / f"worker-{app_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"worker: starting pilot {app_id} ({count} worker(s), log {log_path})")

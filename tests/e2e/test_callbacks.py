@@ -46,7 +46,7 @@ def dissatisfied(site: str, n: int) -> list[dict[str, Any]]:
 
 
 def stream_ids(url: str, site: str) -> list[str]:
-    client = redis.Redis.from_url(url, decode_responses=True)
+    client: Any = redis.Redis.from_url(url, decode_responses=True)
     try:
         return [fields["callback_id"] for _, fields in client.xrange(site_stream(site))]
     finally:
@@ -98,7 +98,10 @@ def test_one_callback_per_dissatisfied_response_even_on_replay_then_the_loop_clo
         resolved = runner.invoke(cli, ["callbacks", "resolve", first, "--outcome", "reached", "--note", "rappel"])
         assert resolved.exit_code == 0, resolved.output
 
-        outcomes = [codec_for("CallbackOutcome").decode(m.value) for m in consume_all(stack, "callback-outcomes")]
+        outcomes = [
+            codec_for("CallbackOutcome").decode(m.value)
+            for m in consume_all(stack, stack.pipeline.topics.callback_outcomes)
+        ]
         ours = [o for o in outcomes if o["callback_id"] == first]
         assert len(ours) == 1 and ours[0]["manager"] == "m.dupont" and ours[0]["within_sla"]
 

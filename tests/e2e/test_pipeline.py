@@ -41,7 +41,7 @@ def test_a_seeded_pilot_gives_the_expected_mirror_and_counts_reconcile(stack: Se
         sent = stream_pilot(stack, DemoOptions(600, 11, 300.0, 0.0, True, None), lambda n: None)
         with RecordProducer(stack) as producer:
             for value in invalid.values():
-                producer.send_raw("survey-responses", value)
+                producer.send_raw(producer.topics.survey_responses, value)
         mirror = wait_until_processed(url, sent + len(invalid), timeout=180)
 
     result = summary(mirror["states"], mirror["counters"])
@@ -52,7 +52,7 @@ def test_a_seeded_pilot_gives_the_expected_mirror_and_counts_reconcile(stack: Se
     assert totals["in"] == totals["processed"] + totals["dead_lettered"]
     assert totals["dead_letters_by_reason"] == {reason: 1 for reason in invalid}
 
-    alerts = [codec_for("StepAlert").decode(m.value) for m in consume_all(stack, "step-alerts")]
+    alerts = [codec_for("StepAlert").decode(m.value) for m in consume_all(stack, stack.pipeline.topics.step_alerts)]
     entered = {
         (a["journey_id"], a["step_id"], a["mirror_type"])
         for a in alerts
@@ -63,13 +63,13 @@ def test_a_seeded_pilot_gives_the_expected_mirror_and_counts_reconcile(stack: Se
         ("home_delivery", "delivery_booking", "blindness"),
         ("home_delivery", "assembly", "wrong_fight"),
     } <= entered
-    states = [codec_for("MirrorState").decode(m.value) for m in consume_all(stack, "mirror-states")]
+    states = [codec_for("MirrorState").decode(m.value) for m in consume_all(stack, stack.pipeline.topics.mirror_states)]
     ours = [s for s in states if s["computed_at"] >= started and s["step_id"] == "pickup"]
     assert ours and all(len(s["evidence_ids"]) <= 10 for s in ours)
     assert any(s["mirror_type"] == "dead_end" and s["customer"]["n"] >= 5 for s in ours)
 
-    letters = [codec_for("DeadLetter").decode(m.value) for m in consume_all(stack, "dead-letters")]
-    ours = {d["reason"]: d for d in letters if marker.encode() in d["original"]}
-    assert set(ours) == set(invalid)
-    assert ours["undecodable"]["original"] == marker.encode()
-    assert "score 11 not in 0..10" in ours["score_out_of_range"]["detail"]
+    letters = [codec_for("DeadLetter").decode(m.value) for m in consume_all(stack, stack.pipeline.topics.dead_letters)]
+    by_reason = {d["reason"]: d for d in letters if marker.encode() in d["original"]}
+    assert set(by_reason) == set(invalid)
+    assert by_reason["undecodable"]["original"] == marker.encode()
+    assert "score 11 not in 0..10" in by_reason["score_out_of_range"]["detail"]

@@ -80,8 +80,8 @@ def test_the_token_guards_the_mirror_and_pii_stays_in_the_queue(
         assert "Retrait catastrophique" in mirror and "[phone]" in mirror and "[email]" in mirror
         metrics = get(url + "/metrics")[1]
     log = max(Path(stack.stack.run_dir, "logs").glob("worker-*.log"), key=lambda p: p.stat().st_mtime).read_text()
-    states = [m.value for m in consume_all(stack, "mirror-states")]
-    alerts = [m.value for m in consume_all(stack, "step-alerts")]
+    states = [m.value for m in consume_all(stack, stack.pipeline.topics.mirror_states)]
+    alerts = [m.value for m in consume_all(stack, stack.pipeline.topics.step_alerts)]
     for leak in (PHONE, EMAIL, "Jeanne"):
         assert leak not in mirror and leak not in metrics and leak not in log
         assert not any(leak.encode() in value for value in states + alerts)

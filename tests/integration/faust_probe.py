@@ -26,7 +26,7 @@ survey_response = codec_for("SurveyResponse")
 
 
 @app.agent(responses)
-async def count_responses(stream):  # type: ignore[no-untyped-def]
+async def count_responses(stream):
     async for raw in stream:
         journey_to_count[survey_response.decode(raw)["journey_id"]] += 1
 

@@ -53,7 +53,7 @@ def run(stack: Settings, action: Any) -> Any:
 
 
 def stream_ids(stack: Settings, site: str) -> list[str]:
-    client = redis.Redis.from_url(stack.redis.dsn, decode_responses=True)
+    client: Any = redis.Redis.from_url(stack.redis.dsn, decode_responses=True)
     try:
         return [fields["callback_id"] for _, fields in client.xrange(site_stream(site))]
     finally:

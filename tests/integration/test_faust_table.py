@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from config.settings import Settings
+from config.topics import Topics
 from schemas import codec_for
 from tests.examples import EXAMPLES
 from tests.integration.kafka_io import consume, produce
@@ -43,7 +44,7 @@ def test_a_faust_agent_consumes_a_topic_and_updates_a_table(stack: Settings, fre
         [sys.executable, "-m", "tests.integration.faust_probe"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        changelog = consume(stack, f"{app_id}-journey_to_count-changelog", expected=5, timeout=60)
+        changelog = consume(stack, Topics(app_id).changelog("journey_to_count"), expected=5, timeout=60)
     finally:
         worker.terminate()
         worker.wait(timeout=30)

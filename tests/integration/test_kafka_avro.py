@@ -24,7 +24,6 @@ def test_records_of_each_schema_come_back_equal(stack: Settings, fresh_topic: st
 def test_the_pipeline_topics_exist_with_their_partitions(stack: Settings) -> None:
     from kafka.admin import KafkaAdminClient
 
-
     admin = KafkaAdminClient(**stack.kafka.client_config())
     try:
         described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(stack.pipeline.topics.public())}

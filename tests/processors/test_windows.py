@@ -1,4 +1,4 @@
-from processors.windows import JourneyTally, WindowSpec
+from processors.windows import JourneyTally, Sighting, WindowSpec
 
 LIVE = WindowSpec("live", size=3600, step=300)
 LONG = WindowSpec("long", size=30 * 86400, step=86400)
@@ -47,7 +47,7 @@ def test_expiry_keeps_memory_flat_on_an_endless_stream() -> None:
     assert len(tally.buckets["live"]) <= 13 and len(tally.buckets["long"]) <= 31
 
 
-def sighting(i: int, source: str = "survey-responses:0") -> dict:  # type: ignore[type-arg]
+def sighting(i: int, source: str = "inputs:0") -> Sighting:
     return {
         "source": source,
         "offset": i,
@@ -81,9 +81,9 @@ def test_a_sighting_is_counted_once_however_often_it_is_delivered() -> None:
 
 def test_offsets_are_tracked_per_partition() -> None:
     tally = JourneyTally()
-    tally.apply(WINDOWS, [sighting(5, "survey-responses:0")], evidence_ids=3)
-    assert tally.apply(WINDOWS, [sighting(2, "survey-responses:1")], evidence_ids=3) == 1
-    assert tally.applied == {"survey-responses:0": [[5, 6]], "survey-responses:1": [[2, 3]]}
+    tally.apply(WINDOWS, [sighting(5, "inputs:0")], evidence_ids=3)
+    assert tally.apply(WINDOWS, [sighting(2, "inputs:1")], evidence_ids=3) == 1
+    assert tally.applied == {"inputs:0": [[5, 6]], "inputs:1": [[2, 3]]}
 
 
 def test_inputs_read_again_after_a_seek_behind_later_ones_still_count() -> None:
@@ -108,7 +108,7 @@ def test_offsets_of_other_journeys_read_in_the_batch_keep_one_range_per_partitio
     for batch in range(50):
         offsets = range(batch * 10, batch * 10 + 10)
         mine = [sighting(i) for i in offsets if i % 3 == 0]  # a third of the inputs are this journey's
-        tally.apply(WINDOWS, mine, evidence_ids=3, read={"survey-responses:0": [[offsets[0], offsets[-1] + 1]]})
-    assert tally.applied == {"survey-responses:0": [[0, 500]]}
+        tally.apply(WINDOWS, mine, evidence_ids=3, read={"inputs:0": [[offsets[0], offsets[-1] + 1]]})
+    assert tally.applied == {"inputs:0": [[0, 500]]}
     assert tally.view(LONG, "customer", "delivery").n == len(range(0, 500, 3))
     assert tally.apply(WINDOWS, [sighting(3)], evidence_ids=3) == 0  # read, hence counted: not twice

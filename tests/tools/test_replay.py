@@ -99,6 +99,8 @@ def test_replay_streams_a_csv_into_the_real_topic(stack: Settings, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert "sent 3 records" in result.output and "1 bad rows" in result.output
     ours = sorted(
-        SURVEY.decode(m.value)["verbatim"] for m in consume_all(stack, "survey-responses") if marker.encode() in m.value
+        SURVEY.decode(m.value)["verbatim"]
+        for m in consume_all(stack, stack.pipeline.topics.survey_responses)
+        if marker.encode() in m.value
     )
     assert ours == [f"Nul {marker}", f"Très bien {marker}"]
