@@ -1,185 +1,249 @@
-"""Turns the rows of a CSV or JSONL export into input records (for `miroir replay`).
+"""Streams the rows of a CSV or JSONL export into the input topics (for `miroir replay`).
 
-Columns map to fields with `column=field` (several columns joined with '+':
-`Titre commentaire+Commentaire=verbatim`). Fields no column gives get a
-default (`--journey`, `--scale`, `--site`, `--prompt`) or are derived from the
-row (ids from a hash of it, event time now). A row that cannot become a valid
-record is reported with its number and reason, never fatal.
+Each row becomes a record through a mapping (processors/mapping.py): a shipped one or a YAML
+file (`--mapping`), a known export (`--preset`), or `--map column=field` pairs over the kind's
+base mapping (`processors/mappings/survey.yaml`, `staff.yaml`); `--journey`, `--scale`,
+`--site`, `--prompt` replace the mapping's defaults. A row that cannot become a record the
+worker accepts (a field the mapping cannot fill, a value the schema refuses, a check the worker
+would dead-letter it for) is a bad row, reported with its number and reason, never fatal.
+Records are keyed by their business id (response_id, feedback_id). Nothing is lost unseen:
+rows = sent + bad, where sent counts the records the broker acknowledged (a record it did not
+is a bad row too).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
-import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kafka.errors import KafkaError
+
 from config.settings import Settings
+from config.topics import INPUT_KINDS
+from processors.mapping import Mapping, MappingError, apply_mapping, load_mapping
+from processors.taxonomy import Taxonomy, load_taxonomy
+from processors.validation import check_staff_feedback, check_survey_response
 from schemas import INPUT_SCHEMAS, SerializationError, codec_for
 from tools.producer import RecordProducer
 
-PRESETS: dict[str, dict[str, Any]] = {
-    "certideal": {
-        "kind": "survey",
-        "journey": "phone_shop",
-        "scale": "CSAT",
-        "map": {
-            "Titre commentaire+Commentaire": "verbatim",
-            "Note client": "score",
-            "Date de publication": "event_time",
-            "Nom du client": "customer_ref",
-        },
-    },
-    "glassdoor-pros": {
-        "kind": "staff",
-        "prompt": "most_positive",
-        "map": {"pros": "verbatim", "reviewdate": "event_time", "Employeer Name": "site"},
-    },
-    "glassdoor-cons": {
-        "kind": "staff",
-        "prompt": "most_frustrating",
-        "map": {"Cons": "verbatim", "reviewdate": "event_time", "Employeer Name": "site"},
-    },
-}
+PRESETS = ("certideal", "glassdoor-pros", "glassdoor-cons")  # shipped mappings of known exports
+SHOWN = 5  # records a dry run prints
+ID_FIELDS = {"survey": "response_id", "staff": "feedback_id"}
+# The CLI's options that replace a mapping's defaults, by the field they fill.
+OVERRIDES = {"journey": "journey_id", "scale": "score_scale", "site": "site", "prompt": "prompt"}
 
-_FRENCH_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre".split(), 1
-    )
-}
+
+class ReplayError(ValueError):
+    """The options or the file as a whole are wrong (not one row): nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A row the file does not give as an object: a line that is not JSON, a CSV row longer than
+    its header. A bad row like any other."""
+
+    reason: str
+
+
+Row = dict[str, Any] | Unreadable
 
 
 @dataclass
-class ReplayOptions:
-    kind: str  # survey or staff
-    mapping: dict[str, str]  # "col+col" -> field
-    journey: str | None = None
-    scale: str = "CSAT"
-    site: str = "replay"
-    prompt: str = "most_positive"
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+class Outcome:
+    """One row: its record and Avro bytes, or why it is bad."""
+
+    number: int
+    record: dict[str, Any] | None = None
+    value: bytes | None = None
+    reason: str | None = None
 
 
-class RowError(ValueError):
-    pass
+@dataclass
+class ReplayResult:
+    topic: str
+    rows: int = 0
+    sent: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+    first: list[dict[str, Any]] = field(default_factory=list)  # the first good records (dry run)
+    dry_run: bool = False
+
+    @property
+    def good(self) -> int:
+        return self.rows - len(self.bad)
+
+    def reconciliation(self) -> str:
+        if self.dry_run:
+            return f"{self.rows} rows = {self.good} good + {len(self.bad)} bad (dry run: nothing sent)"
+        return f"{self.rows} rows = {self.sent} sent + {len(self.bad)} bad"
 
 
-def parse_mapping(pairs: list[str]) -> dict[str, str]:
+def parse_pairs(pairs: list[str]) -> dict[str, str]:
+    """`column=field` (or `col1+col2=field`) pairs as {source: field}."""
     mapping = {}
     for pair in pairs:
         columns, sep, target = pair.rpartition("=")
         if not sep or not columns or not target:
-            raise ValueError(f"--map {pair!r}: expected column=field (or col1+col2=field)")
+            raise ReplayError(f"--map {pair!r}: expected column=field (or col1+col2=field)")
         mapping[columns] = target
     return mapping
 
 
-def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+def build_mapping(
+    kind: str | None,
+    name: str | None = None,
+    preset: str | None = None,
+    pairs: list[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Mapping:
+    """The mapping the CLI's options describe; ReplayError saying what is missing or wrong."""
+    if name and preset:
+        raise ReplayError("--mapping or --preset, not both")
+    if preset and preset not in PRESETS:
+        raise ReplayError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)} (or --mapping NAME|FILE)")
+    if not (name or preset) and kind not in INPUT_KINDS:
+        raise ReplayError("--kind must be survey or staff (or give --mapping or --preset)")
+    try:
+        mapping = load_mapping(name or preset or str(kind))
+        if kind and kind != mapping.kind:
+            raise ReplayError(f"--kind {kind}: the mapping {mapping.name!r} makes {mapping.kind} records")
+        names = mapping.names()
+        defaults = {OVERRIDES[o]: v for o, v in (overrides or {}).items() if v is not None and OVERRIDES[o] in names}
+        mapping = mapping.with_sources(parse_pairs(pairs or [])).with_defaults(defaults)
+    except MappingError as error:  # MappingFileError too
+        raise ReplayError(str(error)) from None
+    rule = mapping.rule("verbatim")
+    if rule is None or not rule.sources:
+        raise ReplayError("no column maps to verbatim: pass --map COLUMN=verbatim")
+    if "journey_id" in mapping.unfilled():
+        raise ReplayError("no journey: map a column to journey_id or pass --journey")
+    if mapping.unfilled():
+        raise ReplayError(f"nothing fills {', '.join(mapping.unfilled())}: map a column to it (--map COLUMN=FIELD)")
+    return mapping
+
+
+def read_rows(path: Path) -> Iterator[Row]:
+    """The rows of a JSONL file (its non-blank lines) or a CSV file with a header (a UTF-8 byte
+    order mark, as spreadsheets write it, is no part of the first column's name)."""
     if path.suffix.lower() in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as source:
+        with path.open(encoding="utf-8-sig") as source:
             for line in source:
                 if line.strip():
-                    yield json.loads(line)
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError as error:
+                        yield Unreadable(f"not JSON ({error})")
     else:
-        with path.open(encoding="utf-8", newline="") as source:
-            yield from csv.DictReader(source)
+        with path.open(encoding="utf-8-sig", newline="") as source:
+            for row in csv.DictReader(source):
+                extra = row.pop(None, None)  # a row longer than the header
+                yield Unreadable(f"{len(extra)} values more than the header's columns") if extra else row
 
 
-def parse_time(value: str) -> datetime:
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    except ValueError:
-        pass
-    match = re.fullmatch(r"(\d{1,2})\s+([a-zéû]+)\s+(\d{4})", text.lower())
-    month = _FRENCH_MONTHS.get((match.group(2) if match else "").replace("é", "e").replace("û", "u"))
-    if match and month:
-        return datetime(int(match.group(3)), month, int(match.group(1)), tzinfo=UTC)
-    raise RowError(f"event time {value!r}: expected ISO 8601 or '14 janvier 2025'")
+def check_columns(path: Path, mapping: Mapping) -> None:
+    """A CSV whose header lacks a column the mapping reads (with no default) cannot be right."""
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        return  # JSON rows may leave keys out: each row says what it lacks
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        header = next(csv.reader(source), [])
+    for rule in mapping.rules:
+        if rule.default is None and len(rule.sources) == 1 and rule.sources[0] not in header:
+            absent = [c for c in rule.sources[0].split("+") if c.strip() not in header]
+            if absent:
+                raise ReplayError(f"{rule.target}: no column {absent[0]!r} in {path.name} ({', '.join(header)})")
 
 
-def _mapped(row: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for columns, target in mapping.items():
-        names = columns.split("+")
-        missing = [n for n in names if n not in row]
-        if missing:
-            raise RowError(f"no column {missing[0]!r} (columns: {', '.join(list(row)[:12])})")
-        values = [str(row[n]).strip().rstrip("…") for n in names if str(row[n] or "").strip()]
-        out[target] = ". ".join(v.strip('"“”') for v in values)
-    return out
-
-
-def to_record(row: dict[str, Any], options: ReplayOptions) -> dict[str, Any]:
-    fields = _mapped(row, options.mapping)
-    digest = hashlib.sha1(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    event_time = parse_time(fields["event_time"]) if fields.get("event_time") else options.now
-    if options.kind == "staff":
-        return {
-            "feedback_id": fields.get("feedback_id") or f"replay-{digest}",
-            "staff_ref": fields.get("staff_ref") or f"replay-{digest[:8]}",
-            "site": fields.get("site") or options.site,
-            "journey_id": fields.get("journey_id") or options.journey,
-            "prompt": fields.get("prompt") or options.prompt,
-            "verbatim": fields.get("verbatim", ""),
-            "language": fields.get("language") or None,
-            "event_time": event_time,
-        }
-    score = fields.get("score", "")
-    try:
-        score_value = int(float(score))
-    except ValueError:
-        raise RowError(f"score {score!r} is not a number") from None
-    journey = fields.get("journey_id") or options.journey
-    if not journey:
-        raise RowError("no journey: map a column to journey_id or pass --journey")
-    return {
-        "response_id": fields.get("response_id") or f"replay-{digest}",
-        "customer_ref": _pseudonym(fields.get("customer_ref", digest)),
-        "journey_id": journey,
-        "step_id": fields.get("step_id") or None,
-        "score": score_value,
-        "score_scale": fields.get("score_scale") or options.scale,
-        "verbatim": fields.get("verbatim", ""),
-        "language": fields.get("language") or None,
-        "site": fields.get("site") or options.site,
-        "event_time": event_time,
-    }
-
-
-def _pseudonym(name: str) -> str:
-    return "replay-" + hashlib.sha1(name.encode()).hexdigest()[:10]
-
-
-def records(rows: Iterator[dict[str, Any]], options: ReplayOptions) -> Iterator[tuple[int, bytes | str]]:
-    """(row number, Avro bytes) for each good row, (row number, reason) for each bad one."""
-    codec = codec_for(INPUT_SCHEMAS[options.kind])
+def outcomes(
+    rows: Iterator[Row], mapping: Mapping, now: datetime, taxonomy: Taxonomy | None = None
+) -> Iterator[Outcome]:
+    """Each row mapped, encoded and (with a taxonomy) checked as the worker will check it."""
+    codec = codec_for(INPUT_SCHEMAS[mapping.kind])
+    check = check_survey_response if mapping.kind == "survey" else check_staff_feedback
     for number, row in enumerate(rows, start=1):
+        if isinstance(row, Unreadable):
+            yield Outcome(number, reason=row.reason)
+            continue
         try:
-            yield number, codec.encode(to_record(row, options))
-        except (RowError, SerializationError) as error:
-            yield number, str(error)
+            record = apply_mapping(row, mapping, now)
+            value = codec.encode(record)
+        except (MappingError, SerializationError) as error:
+            yield Outcome(number, reason=str(error))
+            continue
+        rejection = check(record, taxonomy, time.time()) if taxonomy else None
+        if rejection:
+            yield Outcome(number, reason=f"{rejection.reason}: {rejection.detail}")
+        else:
+            yield Outcome(number, record, value)
+
+
+class _Acknowledged(RecordProducer):
+    """Counts what the broker acknowledges; a failed send becomes its row's reason."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.acknowledged = 0
+        self.pending: set[int] = set()  # row numbers sent, not yet answered
+        self.failed: list[tuple[int, str]] = []
+
+    def send_keyed(self, number: int, topic: str, key: str, value: bytes) -> None:
+        self.pending.add(number)
+        future = self._producer.send(topic, key=key.encode(), value=value)
+        future.add_callback(self._ok, number).add_errback(self._failed, number)
+        self.sent += 1
+
+    def unanswered(self) -> list[tuple[int, str]]:
+        return [(number, "no answer from Kafka") for number in sorted(self.pending)]
+
+    def _ok(self, number: int, _metadata: Any) -> None:
+        self.pending.discard(number)
+        self.acknowledged += 1
+
+    def _failed(self, number: int, error: Exception) -> None:
+        self.pending.discard(number)
+        self.failed.append((number, f"not acknowledged by Kafka: {error!r}"))
 
 
 def replay_file(
-    settings: Settings, rows: Iterator[dict[str, Any]], options: ReplayOptions, on_row: Callable[[], None]
-) -> tuple[str, int, list[tuple[int, str]]]:
-    """Send every good row to the kind's input topic (the settings' name for it); returns the topic,
-    how many were sent and (row number, reason) for each bad row."""
-    bad: list[tuple[int, str]] = []
-    with RecordProducer(settings) as producer:
-        topic = producer.topics.of_kind(options.kind)
-        for number, result in records(rows, options):
-            if isinstance(result, bytes):
-                producer.send_raw(topic, result)
-            else:
-                bad.append((number, result))
-            on_row()
-    return topic, producer.sent, bad
+    settings: Settings,
+    rows: Iterator[Row],
+    mapping: Mapping,
+    on_row: Callable[[], None] = lambda: None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> ReplayResult:
+    """Send every good row to the kind's input topic (the settings' name for it), keyed by its
+    business id; a dry run sends nothing and keeps the first records to show."""
+    result = ReplayResult(settings.pipeline.topics.of_kind(mapping.kind), dry_run=dry_run)
+    taxonomy = load_taxonomy(settings.pipeline.thresholds_file)
+    stream = outcomes(rows, mapping, now or datetime.now(UTC), taxonomy)
+    if dry_run:
+        for outcome in stream:
+            _count(result, outcome, on_row)
+        return result
+    try:
+        producer = _Acknowledged(settings)
+        with producer:
+            for outcome in stream:
+                _count(result, outcome, on_row)
+                if outcome.record is not None and outcome.value is not None:
+                    key = str(outcome.record[ID_FIELDS[mapping.kind]])
+                    producer.send_keyed(outcome.number, result.topic, key, outcome.value)
+    except KafkaError as error:
+        raise ReplayError(f"Kafka ({settings.kafka.bootstrap_servers}): {error!r}") from error
+    result.sent = producer.acknowledged
+    result.bad = sorted(result.bad + producer.failed + producer.unanswered())
+    return result
+
+
+def _count(result: ReplayResult, outcome: Outcome, on_row: Callable[[], None]) -> None:
+    result.rows += 1
+    if outcome.reason is not None:
+        result.bad.append((outcome.number, outcome.reason))
+    elif result.dry_run and len(result.first) < SHOWN and outcome.record is not None:
+        result.first.append(outcome.record)
+    on_row()
