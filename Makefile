@@ -61,7 +61,7 @@ test-unit: setup ## Run the tests that need no Kafka or Redis
 lint: setup ## ruff (lint + format check) + mypy, on the product code and the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config miroir tools streams schemas processors sinks infra tests
+	$(BIN)/mypy config miroir tools streams schemas processors sinks infra services tests
 
 clean: down ## Stop the stack and delete the run folder (jars, data, logs)
 	rm -rf .run

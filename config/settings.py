@@ -223,6 +223,37 @@ class StackSettings(BaseSettings):
     start_timeout: float = 90.0
 
 
+class IntakeSettings(BaseSettings):
+    """The intake: the HTTP front door survey tools and people send answers to (`miroir intake serve`)."""
+
+    model_config = SettingsConfigDict(env_prefix="MIROIR_INTAKE_", extra="ignore")
+
+    host: str = "localhost"
+    port: int = Field(default=8088, ge=1, le=65535)
+    # A request body over this is refused (413) before it is read whole.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # The most records in one JSON array (more: 413).
+    batch_max: int = Field(default=500, ge=1)
+    # Requests per second per token (a token bucket of `rate_burst` requests): 429 beyond.
+    rate_per_token: float = Field(default=20.0, gt=0)
+    rate_burst: int = Field(default=40, ge=1)
+    # How long a request waits for Kafka to acknowledge its records before it answers 503.
+    send_timeout: float = 10.0
+    # The Retry-After of a 503, in seconds (a 429's says when its token's bucket has room again).
+    retry_after: int = Field(default=5, ge=1)
+
+    @property
+    def url(self) -> str:
+        """Where clients on this machine reach it."""
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @field_validator("send_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: str | float) -> float:
+        return parse_duration(value)
+
+
 class Settings:
     """All settings, read once from the environment."""
 
@@ -245,6 +276,10 @@ class Settings:
     @cached_property
     def stack(self) -> StackSettings:
         return StackSettings()
+
+    @cached_property
+    def intake(self) -> IntakeSettings:
+        return IntakeSettings()
 
 
 settings = Settings()

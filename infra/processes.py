@@ -82,7 +82,7 @@ def running_pid(paths: Paths, service: str, marker: str) -> int | None:
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
-def spawn(paths: Paths, service: str, argv: list[str]) -> int:
+def spawn(paths: Paths, service: str, argv: list[str], env: dict[str, str] | None = None) -> int:
     paths.logs.mkdir(parents=True, exist_ok=True)
     with paths.logfile(service).open("ab") as log:
         process = subprocess.Popen(
@@ -92,6 +92,7 @@ def spawn(paths: Paths, service: str, argv: list[str]) -> int:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             cwd=paths.run,
+            env=env,
         )
     _children[process.pid] = process
     paths.pidfile(service).write_text(str(process.pid))

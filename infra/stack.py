@@ -1,16 +1,22 @@
-"""The local stack without Docker: Apache Kafka (KRaft, one node) and Redis.
+"""The local stack without Docker: Apache Kafka (KRaft, one node), Redis and the intake.
 
 `up` resolves the pinned broker jars with Maven (once), formats the KRaft
 storage (once), starts `kafka.Kafka` and `redis-server` as their own process
-groups, waits until each answers and creates the topics. `down` stops only the
-processes whose pid files `up` wrote. Everything lives under the run folder
-(`MIROIR_RUN_DIR`, default `.run/`).
+groups, waits until each answers, creates the topics, then starts the HTTP
+intake (`miroir intake serve`) and waits until its /healthz says 200. `down`
+stops only the processes whose pid files `up` wrote. Everything lives under the
+run folder (`MIROIR_RUN_DIR`, default `.run/`).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +90,73 @@ def start_redis(settings: Settings, paths: Paths, echo: Echo) -> None:
     echo("redis: answering")
 
 
+# ---------------------------------------------------------------- the intake
+
+INTAKE_MARKER = "miroir.cli intake serve"
+INTAKE_SERVICE = "miroir-intake"  # what its /healthz calls itself
+
+
+def _intake_health(settings: Settings) -> tuple[int, dict[str, object]] | None:
+    """The intake's /healthz status and body, or None when nothing (or not JSON) answers."""
+    try:
+        with urllib.request.urlopen(f"{settings.intake.url}/healthz", timeout=3) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:  # a 503 still comes from an intake
+        try:
+            return error.code, json.load(error)
+        except ValueError:
+            return None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def intake_healthy(settings: Settings) -> bool:
+    """The intake's /healthz says 200: it reaches Kafka (with the input topics) and Redis."""
+    health = _intake_health(settings)
+    return health is not None and health[0] == 200
+
+
+def intake_answers(settings: Settings) -> bool:
+    """An intake answers on its port (healthy or not: Kafka's and Redis's own rows say why not)."""
+    health = _intake_health(settings)
+    return health is not None and health[1].get("service") == INTAKE_SERVICE
+
+
+def _intake_env(settings: Settings) -> dict[str, str]:
+    """This environment, with the path settings made absolute (the intake runs from the run folder)."""
+    env = dict(os.environ)
+    for name, path in (
+        ("MIROIR_THRESHOLDS_FILE", settings.pipeline.thresholds_file),
+        ("MIROIR_KAFKA_SSL_CAFILE", settings.kafka.ssl_cafile),
+    ):
+        if path is not None:
+            env[name] = str(path.resolve())
+    return env
+
+
+def start_intake(settings: Settings, paths: Paths, echo: Echo) -> None:
+    url, port = settings.intake.url, settings.intake.port
+    if running_pid(paths, "intake", INTAKE_MARKER):
+        echo(f"intake: already running at {url}")
+        return
+    if port_answers(port):
+        if intake_answers(settings):
+            echo(f"intake: already answering at {url} (not started by miroir)")
+            return
+        raise StackError(
+            f"port {port} is already in use by a process miroir did not start. "
+            "Stop it, or choose another port: MIROIR_INTAKE_PORT=PORT."
+        )
+    pid = spawn(paths, "intake", [sys.executable, "-m", "miroir.cli", "intake", "serve"], env=_intake_env(settings))
+    echo(f"intake: starting `miroir intake serve` (pid {pid}) on port {port}")
+    wait_until(lambda: intake_healthy(settings), 60, "The intake", paths.logfile("intake"), pid)
+    echo(f"intake: answering at {url}/v1/ (API docs at {url}/docs)")
+
+
+def stop_intake(settings: Settings, echo: Echo = print) -> None:
+    stop(Paths(settings), "intake", INTAKE_MARKER, echo)
+
+
 # ---------------------------------------------------------------- the stack
 
 
@@ -98,10 +171,12 @@ def up(settings: Settings, echo: Echo = print) -> None:
     created = ensure_topics(settings)
     if created:
         echo(f"topics: created {', '.join(created)}")
+    start_intake(settings, paths, echo)
     echo(f"stack up in {time.monotonic() - started:.1f}s (logs in {paths.logs})")
 
 
 def down(settings: Settings, echo: Echo = print) -> None:
+    stop_intake(settings, echo)
     stop_redis(settings, echo)
     stop_kafka(settings, echo)
 
@@ -121,5 +196,11 @@ def status(settings: Settings) -> list[ServiceStatus]:
         ),
         ServiceStatus(
             "redis", settings.redis.port, running_pid(paths, "redis", "redis-server"), redis_answers(settings)
+        ),
+        ServiceStatus(
+            "intake",
+            settings.intake.port,
+            running_pid(paths, "intake", INTAKE_MARKER),
+            intake_answers(settings),
         ),
     ]

@@ -20,12 +20,18 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-stack_app = typer.Typer(help="The local stack: Apache Kafka (KRaft) and Redis, no Docker.", no_args_is_help=True)
+stack_app = typer.Typer(
+    help="The local stack: Apache Kafka (KRaft), Redis and the HTTP intake, no Docker.", no_args_is_help=True
+)
 app.add_typer(stack_app, name="stack")
 from miroir.callbacks_cli import callbacks_app  # noqa: E402
+from miroir.intake_cli import intake_app  # noqa: E402
 from miroir.measure_cli import measure  # noqa: E402
+from miroir.schemas_cli import show_schemas  # noqa: E402
 
 app.add_typer(callbacks_app, name="callbacks")
+app.add_typer(intake_app, name="intake")
+app.command("schemas")(show_schemas)
 mirror_app = typer.Typer(help="Read the mirror.", no_args_is_help=True)
 app.add_typer(mirror_app, name="mirror")
 topics_app = typer.Typer(help="The pipeline's Kafka topics.", no_args_is_help=True)
@@ -39,7 +45,7 @@ def _fail(message: str) -> None:
 
 @stack_app.command("up")
 def stack_up() -> None:
-    """Start Kafka and Redis (idempotent), then create the topics."""
+    """Start Kafka and Redis, create the topics, then start the intake (idempotent)."""
     from infra.processes import StackError
     from infra.stack import up
 
@@ -64,7 +70,7 @@ def stack_fetch() -> None:
 
 @stack_app.command("down")
 def stack_down() -> None:
-    """Stop the Kafka and Redis that `stack up` started (by pid), nothing else."""
+    """Stop what `stack up` started (by pid): the intake, Redis, Kafka; nothing else."""
     from infra.stack import down
 
     down(settings, echo=console.print)
@@ -135,68 +141,76 @@ def simulate(
     events: int = typer.Option(1000, help="Events to produce; 0 for endless"),
     seed: int = typer.Option(7),
     rate: float = typer.Option(50.0, help="Events per second (event time follows the wall clock)"),
+    via: str = typer.Option("kafka", help="kafka: produce to the topics; http: POST through the intake"),
 ) -> None:
     """Produce a synthetic pilot (FR/EN customer responses and staff stories) to the input topics."""
     from tools.demo import DemoOptions, stream_pilot
+    from tools.http_sender import IntakeUnavailable, send_pilot
 
+    if via not in ("kafka", "http"):
+        _fail("--via must be kafka or http")
     options = DemoOptions(events, seed, rate, 0.0, True, None)
     with Progress(console=console) as progress:
-        task = progress.add_task("producing", total=events or None)
-        sent = stream_pilot(settings, options, lambda n: progress.update(task, completed=n))
-    console.print(f"sent {sent} events")
+        task = progress.add_task("producing" if via == "kafka" else "posting", total=events or None)
+        try:
+            send = send_pilot if via == "http" else stream_pilot
+            sent = send(settings, options, lambda n: progress.update(task, completed=n))
+        except IntakeUnavailable as error:
+            _fail(str(error))
+    console.print(f"sent {sent} events" + (f" through the intake at {settings.intake.url}" if via == "http" else ""))
 
 
 @app.command()
 def replay(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A CSV or JSONL export"),
-    kind: str | None = typer.Option(None, help="survey or staff (a preset sets it)"),
+    kind: str | None = typer.Option(None, help="survey or staff (a mapping or preset sets it)"),
+    mapping_: str | None = typer.Option(
+        None, "--mapping", help="A shipped mapping (processors/mappings/NAME.yaml) or a mapping YAML file"
+    ),
     preset: str | None = typer.Option(
-        None, help="Column mapping of a known export: certideal, glassdoor-pros, glassdoor-cons"
+        None, help="Mapping of a known export: certideal, glassdoor-pros, glassdoor-cons"
     ),
     journey: str | None = typer.Option(None, help="Journey of every row (unless a column gives it)"),
     map_: list[str] = typer.Option([], "--map", help="column=field, or col1+col2=field; repeatable"),
-    scale: str = typer.Option("CSAT", help="NPS or CSAT, for scores no column qualifies"),
-    site: str = typer.Option("replay", help="Site of every row (unless a column gives it)"),
-    prompt: str = typer.Option("most_positive", help="Staff prompt: most_positive or most_frustrating"),
+    scale: str | None = typer.Option(None, help="NPS or CSAT, for scores no column qualifies (default CSAT)"),
+    site: str | None = typer.Option(None, help="Site of every row (unless a column gives it)"),
+    prompt: str | None = typer.Option(None, help="Staff prompt: most_positive or most_frustrating"),
     limit: int = typer.Option(0, help="Stop after this many rows (0: all)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Map and check every row, send nothing"),
 ) -> None:
     """Stream a CSV or JSONL export into the input topics; bad rows are reported, not fatal."""
     from itertools import islice
 
-    from config.topics import INPUT_KINDS
-    from tools.replay import PRESETS, ReplayOptions, parse_mapping, read_rows, replay_file
+    from rich.markup import escape
 
-    chosen = PRESETS.get(preset or "", {})
-    if preset and not chosen:
-        _fail(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-    kind = kind or chosen.get("kind") or ""
-    if kind not in INPUT_KINDS:
-        _fail("--kind must be survey or staff")
+    from tools.replay import ReplayError, build_mapping, check_columns, read_rows, replay_file
+
+    overrides = {"journey": journey, "scale": scale, "site": site, "prompt": prompt}
     try:
-        mapping = {**chosen.get("map", {}), **parse_mapping(map_)}
-    except ValueError as error:
-        _fail(str(error))
-    if "verbatim" not in mapping.values():
-        _fail("no column maps to verbatim: pass --map COLUMN=verbatim")
-    options = ReplayOptions(
-        kind,
-        mapping,
-        journey or chosen.get("journey"),
-        chosen.get("scale", scale),
-        site,
-        chosen.get("prompt", prompt),
-    )
-    rows = read_rows(file)
-    with Progress(console=console) as progress:
-        task = progress.add_task(f"replaying {file.name}", total=None)
-        topic, sent, bad = replay_file(
-            settings, islice(rows, limit) if limit else rows, options, lambda: progress.update(task, advance=1)
-        )
-    for number, reason in bad[:20]:
-        err.print(f"row {number}: {reason}")
-    if len(bad) > 20:
-        err.print(f"... and {len(bad) - 20} more bad rows")
-    console.print(f"sent {sent} records to {topic}; {len(bad)} bad rows skipped")
+        mapping = build_mapping(kind, mapping_, preset, map_, overrides)
+        check_columns(file, mapping)
+        rows = read_rows(file)
+        with Progress(console=console, transient=dry_run) as progress:
+            task = progress.add_task(f"{'checking' if dry_run else 'replaying'} {file.name}", total=None)
+            result = replay_file(
+                settings,
+                islice(rows, limit) if limit else rows,
+                mapping,
+                lambda: progress.update(task, advance=1),
+                dry_run=dry_run,
+            )
+    except ReplayError as error:
+        _fail(escape(str(error)))
+    shown = result.bad if dry_run else result.bad[:20]
+    for record in result.first:
+        console.print_json(data=record, default=str)
+    for number, reason in shown:
+        err.print(f"row {number}: {escape(reason)}")
+    if len(result.bad) > len(shown):
+        err.print(f"... and {len(result.bad) - len(shown)} more bad rows (--dry-run lists them all)")
+    if not dry_run:
+        console.print(f"sent {result.sent} records to {result.topic}; {len(result.bad)} bad rows skipped")
+    console.print(result.reconciliation())
 
 
 @mirror_app.command("show")

@@ -14,7 +14,7 @@ from config import topics
 from processors import mirror_types
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("config", "schemas", "processors", "sinks", "streams", "infra")
+PRODUCT = ("config", "schemas", "processors", "sinks", "streams", "infra", "services")
 ABOVE_PRODUCT = ("miroir", "tools")  # the CLI and the tools' wing: nothing below may import them
 PROJECT = PRODUCT + ABOVE_PRODUCT
 CLIENTS = ("kafka", "aiokafka", "faust", "mode", "redis")
@@ -86,6 +86,25 @@ def test_processors_are_pure_domain() -> None:
         f"{path.relative_to(ROOT)} imports {sorted(imported(path) & banned)}"
         for path in modules("processors")
         if imported(path) & banned
+    ]
+    assert offenders == []
+
+
+def test_services_stand_apart_from_the_worker() -> None:
+    """services/<name>/ (an ASGI app and process each) keep answering while workers rebalance:
+    they import config, schemas, processors and sinks, never the worker or the stack; and no
+    other product layer imports a service."""
+    banned = {"streams", "infra", "faust", "mode"}
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {sorted(imported(path) & banned)}"
+        for path in modules("services")
+        if imported(path) & banned
+    ]
+    offenders += [
+        f"{path.relative_to(ROOT)} imports services"
+        for package in set(PRODUCT) - {"services"}
+        for path in modules(package)
+        if "services" in imported(path)
     ]
     assert offenders == []
 

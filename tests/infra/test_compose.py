@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from config.settings import GrafanaSettings, KafkaSettings, PipelineSettings, RedisSettings
+from config.settings import GrafanaSettings, IntakeSettings, KafkaSettings, PipelineSettings, RedisSettings
 from infra.broker import KAFKA_VERSION
 
 ROOT = Path(__file__).parents[2]
@@ -22,7 +23,7 @@ def _published(service: dict[str, Any]) -> dict[int, int]:
 
 
 def test_the_stack_has_every_service() -> None:
-    assert set(_compose()["services"]) == {"kafka", "redis", "worker", "prometheus", "grafana"}
+    assert set(_compose()["services"]) == {"kafka", "redis", "worker", "intake", "prometheus", "grafana"}
 
 
 def test_kafka_is_the_pinned_apache_image_in_kraft_mode() -> None:
@@ -33,7 +34,7 @@ def test_kafka_is_the_pinned_apache_image_in_kraft_mode() -> None:
 
 
 def test_host_ports_match_the_settings_defaults(monkeypatch: Any) -> None:
-    for name in ("MIROIR_KAFKA_BOOTSTRAP_SERVERS", "MIROIR_REDIS_URL", "MIROIR_WEB_PORT"):
+    for name in ("MIROIR_KAFKA_BOOTSTRAP_SERVERS", "MIROIR_REDIS_URL", "MIROIR_WEB_PORT", "MIROIR_INTAKE_PORT"):
         monkeypatch.delenv(name, raising=False)
     services = _compose()["services"]
     kafka_port = KafkaSettings().first_server[1]
@@ -44,24 +45,38 @@ def test_host_ports_match_the_settings_defaults(monkeypatch: Any) -> None:
     assert _published(services["redis"])[redis_port] == redis_port
     web_port = PipelineSettings().web_port
     assert _published(services["worker"])[web_port] == web_port
+    intake_port = IntakeSettings().port
+    assert _published(services["intake"])[intake_port] == intake_port
 
 
-def test_the_worker_reaches_the_services_by_their_compose_names() -> None:
+@pytest.mark.parametrize("service", ["worker", "intake"])
+def test_the_services_reach_kafka_and_redis_by_their_compose_names(service: str) -> None:
     services = _compose()["services"]
-    env = services["worker"]["environment"]
+    env = services[service]["environment"]
     advertised = services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"].split(",")
     internal = next(listener for listener in advertised if listener.startswith("INTERNAL://"))
     assert env["MIROIR_KAFKA_BOOTSTRAP_SERVERS"] == internal.removeprefix("INTERNAL://")
     assert env["MIROIR_REDIS_URL"].startswith("redis://redis:")
-    assert int(env["MIROIR_WEB_PORT"]) == PipelineSettings().web_port
-    # Every MIROIR_* variable the worker gets is one a settings class reads.
+    # Every MIROIR_* variable a service gets is one a settings class reads.
     known = (
         {f"MIROIR_KAFKA_{f.upper()}" for f in KafkaSettings.model_fields}
         | {f"MIROIR_REDIS_{f.upper()}" for f in RedisSettings.model_fields}
         | {f"MIROIR_GRAFANA_{f.upper()}" for f in GrafanaSettings.model_fields}
         | {f"MIROIR_{f.upper()}" for f in PipelineSettings.model_fields}
+        | {f"MIROIR_INTAKE_{f.upper()}" for f in IntakeSettings.model_fields}
     )
     assert set(env) <= known
+
+
+def test_the_worker_and_the_intake_listen_where_they_are_published() -> None:
+    services = _compose()["services"]
+    assert int(services["worker"]["environment"]["MIROIR_WEB_PORT"]) == PipelineSettings().web_port
+    intake = services["intake"]
+    assert intake["environment"]["MIROIR_INTAKE_HOST"] == "0.0.0.0"  # reachable from outside its container
+    assert int(intake["environment"]["MIROIR_INTAKE_PORT"]) == IntakeSettings().port
+    assert intake["command"] == ["miroir", "intake", "serve"]
+    assert intake["build"] == services["worker"]["build"]  # the same image
+    assert "COPY services ./services" in (ROOT / "Dockerfile").read_text()
 
 
 def test_grafana_and_prometheus_mount_the_repo_config() -> None:

@@ -29,6 +29,7 @@ def private_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     monkeypatch.setenv("MIROIR_KAFKA_BOOTSTRAP_SERVERS", f"localhost:{free_port()}")
     monkeypatch.setenv("MIROIR_KAFKA_CONTROLLER_PORT", str(free_port()))
     monkeypatch.setenv("MIROIR_REDIS_URL", f"redis://localhost:{free_port()}/0")
+    monkeypatch.setenv("MIROIR_INTAKE_PORT", str(free_port()))
     settings = Settings()
     yield settings
     down(settings, echo=lambda _: None)
@@ -39,20 +40,32 @@ def test_up_is_idempotent_and_down_leaves_nothing_running(private_stack: Setting
     said: list[str] = []
     up(private_stack, echo=said.append)
     services = status(private_stack)
-    assert [(s.name, s.state) for s in services] == [("kafka", "running"), ("redis", "running")]
+    assert [(s.name, s.state) for s in services] == [("kafka", "running"), ("redis", "running"), ("intake", "running")]
     pids = [s.pid for s in services]
 
     said.clear()
     up(private_stack, echo=said.append)
-    assert "kafka: already running" in " ".join(said) and "redis: already running" in " ".join(said)
+    for service in ("kafka", "redis", "intake"):
+        assert f"{service}: already running" in " ".join(said)
     assert [s.pid for s in status(private_stack)] == pids
 
     down(private_stack, echo=said.append)
-    assert [(s.state, s.pid) for s in status(private_stack)] == [("stopped", None)] * 2
+    assert [(s.state, s.pid) for s in status(private_stack)] == [("stopped", None)] * 3
     for pid in pids:
         assert pid is not None and not alive(pid)
     assert not port_answers(private_stack.kafka.first_server[1])
     assert not port_answers(private_stack.redis.port)
+    assert not port_answers(private_stack.intake.port)
+
+
+def test_a_taken_intake_port_is_a_clear_error(private_stack: Settings) -> None:
+    from infra.stack import start_intake
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", private_stack.intake.port))
+        squatter.listen()
+        with pytest.raises(StackError, match="MIROIR_INTAKE_PORT"):
+            start_intake(private_stack, Paths(private_stack), echo=lambda _: None)
 
 
 def test_a_port_taken_by_someone_else_is_a_clear_error(private_stack: Settings) -> None:
