@@ -48,7 +48,17 @@ STEP_MOMENT_OF_TRUTH = Gauge(
     "miroir_step_moment_of_truth", "1 when the step is a moment of truth", ["journey", "step", "window"]
 )
 STEP_ALERTS = Counter("miroir_step_alerts", "Step alerts published", ["journey", "step", "kind"])
-EVENTS = Counter("miroir_events", "Input events by outcome", ["outcome"])
+EVENTS = Counter(
+    "miroir_events",
+    "Input events by outcome: in = processed + dead_lettered + duplicate; untagged and unkeyed are "
+    "shares of them (no step mentioned; Kafka key not the business id)",
+    ["outcome"],
+)
+for _outcome in ("in", "processed", "dead_lettered", "duplicate", "untagged", "unkeyed"):
+    EVENTS.labels(_outcome)  # every series exists from the start, at 0: a rate of duplicates reads 0, not "no data"
+REMEMBERED_IDS = Gauge(
+    "miroir_remembered_ids", "Business ids this worker holds to recognise duplicates (as of its last sweep)"
+)
 DEAD_LETTERS = Counter("miroir_dead_letters", "Inputs sent to dead-letters", ["reason"])
 CALLBACKS_REQUESTED = Counter("miroir_callbacks_requested", "Callback requests published", ["site"])
 CALLBACKS_OPEN = Gauge("miroir_callbacks_open", "Unresolved callbacks in the queue", ["site"])
@@ -96,6 +106,8 @@ def record_alerts(alerts: list[dict[str, Any]]) -> None:
 
 
 def record_counts(counts: dict[str, int]) -> None:
+    """A batch's counter names as miroir_events{outcome} ("dead:<reason>" as dead_lettered and
+    miroir_dead_letters{reason}). Per batch taken: exact counts are the worker's /counters/."""
     for name, n in counts.items():
         if name.startswith("dead:"):
             DEAD_LETTERS.labels(name.removeprefix("dead:")).inc(n)

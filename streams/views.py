@@ -16,7 +16,7 @@ from streams.access import requires_token
 from streams.app import app
 from streams.callbacks import callback_figures
 from streams.metrics import recent_mirror_latencies
-from streams.tables import INPUTS_KEY, input_counts, journey_to_tally
+from streams.tables import INPUTS_KEY, input_counts, journey_to_tally, seen_ids
 
 
 def current_mirror() -> list[dict[str, Any]]:
@@ -48,7 +48,9 @@ def counters() -> dict[str, Any]:
         "processed": totals.get("processed", 0),
         "dead_lettered": sum(dead.values()),
         "dead_letters_by_reason": dead,
+        "duplicate": totals.get("duplicate", 0),  # in = processed + dead_lettered + duplicate
         "untagged": totals.get("untagged", 0),
+        "unkeyed": totals.get("unkeyed", 0),  # Kafka key not the business id: deduplicated within its partition
     }
 
 
@@ -77,4 +79,4 @@ async def latency_view(self: web.View, request: web.Request) -> web.Response:
 @requires_token
 async def counters_view(self: web.View, request: web.Request) -> web.Response:
     assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives())
-    return self.json({**counters(), "assigned": assigned, "rss_mib": rss_mib()})
+    return self.json({**counters(), "assigned": assigned, "rss_mib": rss_mib(), "remembered_ids": len(seen_ids.data)})

@@ -6,6 +6,7 @@ group, tables and windows) and reads only what is produced after it joined.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import signal
@@ -22,8 +23,8 @@ from config.settings import Settings
 from processors.config import pipeline_config
 from schemas import codec_for
 from tools.producer import RecordProducer
-from tools.readout import WorkerUnavailable, fetch, mirror_tables, summary
-from tools.simulate import simulate
+from tools.readout import WorkerUnavailable, fetch, mirror_tables, summary, totals_line
+from tools.simulate import SITES, simulate
 from tools.workers import pilot_worker
 
 
@@ -94,6 +95,22 @@ def wait_until_processed(url: str, sent: int, timeout: float) -> dict[str, Any]:
     raise RuntimeError(f"the worker did not take all {sent} messages within {timeout:.0f}s")
 
 
+def demo_staff_link(settings: Settings, site: str) -> str:
+    """The staff questionnaire's link for the demo's site (each demo's replaces the last one's)."""
+    from services.intake.staff import PAGE
+    from sinks.intake_tokens import TokenStore
+
+    async def renew() -> str:
+        store = TokenStore.from_url(settings.redis.dsn)
+        try:
+            await store.forget_staff_link("demo")
+            return await store.create_staff_link(site, None, time.time(), name="demo")
+        finally:
+            await store.close()
+
+    return f"{settings.intake.url}{PAGE}?t={asyncio.run(renew())}"
+
+
 def _exit_on_sigterm(*_: object) -> None:
     raise KeyboardInterrupt  # so the pilot worker is stopped on the way out
 
@@ -105,6 +122,13 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict
     up(settings, echo=console.print)
     taxonomy = pipeline_config().taxonomy
     with pilot_worker(settings, console) as url:
+        intake = settings.intake.url
+        console.print(
+            f"demo: the intake takes answers of your own at {intake}/v1/survey-responses and "
+            f"{intake}/v1/staff-feedback (a token: `miroir intake token create --name me`; API docs at {intake}/docs)"
+        )
+        staff_page = demo_staff_link(settings, SITES[0])
+        console.print(f"demo: the staff questionnaire of {SITES[0]}, for a phone: {staff_page}", soft_wrap=True)
         if options.exit_when_done:
             sent = stream_pilot(settings, options, on_progress=lambda n: None)
             console.print(f"demo: sent {sent} messages, waiting for the worker...")
@@ -122,10 +146,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict
 
 
 def _print_totals(console: Console, totals: dict[str, Any]) -> None:
-    console.print(
-        f"in {totals['in']} = processed {totals['processed']} + dead-lettered {totals['dead_lettered']} "
-        f"{totals.get('dead_letters_by_reason', {})}; untagged {totals['untagged']}"
-    )
+    console.print(totals_line(totals))
 
 
 def _live(settings: Settings, options: DemoOptions, console: Console, url: str, taxonomy: Any) -> None:
@@ -143,11 +164,7 @@ def _live(settings: Settings, options: DemoOptions, console: Console, url: str, 
                 try:
                     mirror = fetch(url, "/mirror/")
                     counters = mirror["counters"]
-                    header = Text(
-                        f"sent {sent[0]}   in {counters['in']}   processed {counters['processed']}   "
-                        f"dead-lettered {counters['dead_lettered']}   untagged {counters['untagged']}   "
-                        f"live page: {url}/"
-                    )
+                    header = Text(f"sent {sent[0]}   {totals_line(counters)}   live page: {url}/")
                     live.update(Group(header, mirror_tables(mirror["states"], taxonomy)))
                 except WorkerUnavailable as error:
                     live.update(Text(str(error)))

@@ -107,6 +107,18 @@ def callback_table(callbacks: dict[str, Any]) -> Table:
     return table
 
 
+def totals_line(counters: dict[str, Any]) -> str:
+    """The counters in one line, reconciled: in = processed + dead-lettered + duplicates."""
+    dead = counters.get("dead_lettered", 0)
+    by_reason = counters.get("dead_letters_by_reason") or {}
+    return (
+        f"in {counters.get('in', 0)} = processed {counters.get('processed', 0)} + dead-lettered {dead}"
+        + (f" {by_reason}" if by_reason else "")
+        + f" + duplicates {counters.get('duplicate', 0)}; untagged {counters.get('untagged', 0)}, "
+        f"not keyed by their id {counters.get('unkeyed', 0)}"
+    )
+
+
 def summary(states: list[dict[str, Any]], counters: dict[str, Any]) -> dict[str, Any]:
     """The demo's JSON summary: per journey and step, type and both sides; totals."""
     journeys: dict[str, Any] = {}
@@ -122,6 +134,6 @@ def summary(states: list[dict[str, Any]], counters: dict[str, Any]) -> dict[str,
             }
             for step_id, s in steps.items()
         }
-    totals = {k: counters[k] for k in ("in", "processed", "dead_lettered", "untagged")}
+    totals = {k: counters.get(k, 0) for k in ("in", "processed", "dead_lettered", "duplicate", "untagged", "unkeyed")}
     totals["dead_letters_by_reason"] = counters.get("dead_letters_by_reason", {})
     return {"journeys": journeys, "totals": totals}

@@ -14,7 +14,8 @@ const TEXT = {
   customers: { fr: "Parcours client", en: "Customer journey" },
   staffSide: { fr: "Parcours collaborateur", en: "Staff journey" },
   responses: { fr: "réponses reçues", en: "responses in" }, processed: { fr: "analysées", en: "analysed" },
-  rejected: { fr: "rejetées", en: "rejected" }, untagged: { fr: "sans étape", en: "untagged" },
+  rejected: { fr: "rejetées", en: "rejected" }, duplicates: { fr: "doublons", en: "duplicates" },
+  untagged: { fr: "sans étape", en: "untagged" },
   sample: { fr: "échantillon par étape (clients / collaborateurs)", en: "sample per step (customers / staff)" },
   live_ok: { fr: "en direct", en: "live" }, stale: { fr: "pas de données depuis", en: "stale since" },
   evidence: { fr: "Verbatims", en: "Verbatims" }, none: { fr: "aucun verbatim", en: "no verbatim yet" },
@@ -129,6 +130,7 @@ function renderPilot(journey, states) {
     el("span", {}, el("b", {}, String(c.in ?? 0)), ` ${t("responses")}`),
     el("span", {}, el("b", {}, String(c.processed ?? 0)), ` ${t("processed")}`),
     el("span", {}, el("b", {}, String(c.dead_lettered ?? 0)), ` ${t("rejected")}`),
+    el("span", {}, el("b", {}, String(c.duplicate ?? 0)), ` ${t("duplicates")}`),
     el("span", {}, el("b", {}, String(c.untagged ?? 0)), ` ${t("untagged")}`),
     el("span", { class: "sample" }, `${t("sample")}: ${sample.join(" · ")}`),
     ...queueState(ui.data?.callbacks));

@@ -17,6 +17,7 @@ The same agents run against the real Kafka in tests/e2e.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -27,14 +28,15 @@ import pytest
 from faust.stores.memory import Store as MemoryStore
 from faust.types import TP, FutureMessage, RecordMetadata
 
+from config.settings import settings
 from processors.config import pipeline_config
 from schemas import codec_for
-from streams.analysis import analyse_staff_feedback, analyse_survey_responses
+from streams.analysis import analyse_staff_feedback, analyse_survey_responses, sweep_seen_ids
 from streams.app import app
 from streams.callbacks import measure_callback_outcomes
 from streams.mirroring import update_mirror
 from streams.records import JOURNEY_DELTA_VERSION, JourneyDelta
-from streams.tables import INPUTS_KEY, input_counts, journey_to_tally, site_step_to_loop
+from streams.tables import INPUTS_KEY, input_counts, journey_to_tally, seen_ids, site_step_to_loop
 from streams.topics import (
     COUNTERS_KEY,
     callback_request_topic,
@@ -59,6 +61,7 @@ class Sent:
     topic: str
     key: bytes | None
     value: bytes
+    partition: int | None = None
 
 
 class RecordingProducer:
@@ -74,7 +77,7 @@ class RecordingProducer:
     async def send(
         self, topic: str, key: bytes | None, value: bytes, partition: int | None, timestamp: float | None, headers: Any
     ) -> asyncio.Future[RecordMetadata]:
-        self.sent.append(Sent(topic, key, value))
+        self.sent.append(Sent(topic, key, value, partition))
         written: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
         written.set_result(
             RecordMetadata(
@@ -107,6 +110,14 @@ class RecordingProducer:
             for sent in self.on(journey_delta_topic.get_topic_name())
         ]
 
+    def seen_ids_written(self) -> list[tuple[int | None, Any, Any]]:
+        """(partition, key, value) of every seen_ids changelog write, read back from its JSON (value None:
+        a tombstone)."""
+        return [
+            (sent.partition, json.loads(sent.key or b"null"), None if sent.value is None else json.loads(sent.value))
+            for sent in self.on(seen_ids.changelog_topic.get_topic_name())
+        ]
+
     def inputs(self) -> list[list[Any]]:
         """Every [source, offset, counter names] of the counters messages sent so far."""
         return [entry for key, delta in self.deltas() if key == COUNTERS_KEY for entry in delta.inputs]
@@ -132,7 +143,7 @@ def kafka(monkeypatch: pytest.MonkeyPatch) -> RecordingProducer:
 
 @pytest.fixture(autouse=True)
 def empty_tables() -> Iterator[None]:
-    tables = (input_counts, journey_to_tally, site_step_to_loop)
+    tables = (input_counts, journey_to_tally, site_step_to_loop, seen_ids)
     for table in tables:
         assert isinstance(table.data, MemoryStore), "unit tests need the memory:// store"
         table.data.clear()
@@ -152,13 +163,18 @@ def survey(**change: Any) -> dict[str, Any]:
     return {**EXAMPLES["SurveyResponse"], "event_time": datetime.now(UTC) - timedelta(minutes=5), **change}
 
 
+async def put_survey(agent: Any, record: dict[str, Any], **put: Any) -> None:
+    """Put a response as Miroir's producers send it: keyed by its response_id."""
+    await agent.put(SURVEY.encode(record), key=record["response_id"].encode(), **put)
+
+
 # ---------------------------------------------------------------- analysis
 
 
 async def test_a_survey_response_gives_every_journey_a_delta_and_the_batch_its_counters(
     surveys: Any, kafka: RecordingProducer
 ) -> None:
-    await surveys.put(SURVEY.encode(survey(callback_consent=False)), timestamp=1_795_000_000.0)
+    await put_survey(surveys, survey(callback_consent=False), timestamp=1_795_000_000.0)
     await kafka.analysed(1)
 
     deltas = kafka.deltas()
@@ -207,7 +223,7 @@ async def test_undecodable_bytes_become_a_dead_letter_and_are_counted(surveys: A
 async def test_each_input_of_a_mixed_stream_is_counted_once_with_its_fate(
     surveys: Any, kafka: RecordingProducer
 ) -> None:
-    await surveys.put(SURVEY.encode(survey(response_id="ok", callback_consent=False)))
+    await put_survey(surveys, survey(response_id="ok", callback_consent=False))
     await surveys.put(b"\xc3\x01truncated")
     await surveys.put(SURVEY.encode(survey(response_id="far", event_time=datetime.now(UTC) + timedelta(days=3))))
     await surveys.put(SURVEY.encode(survey(response_id="blank", verbatim="   ")))
@@ -234,9 +250,9 @@ async def test_each_input_of_a_mixed_stream_is_counted_once_with_its_fate(
 async def test_a_dissatisfied_customer_who_consented_and_left_a_contact_is_called_back(
     surveys: Any, kafka: RecordingProducer
 ) -> None:
-    await surveys.put(SURVEY.encode(survey(score=2)))
-    await surveys.put(SURVEY.encode(survey(response_id="r-2", score=2, callback_consent=False)))
-    await surveys.put(SURVEY.encode(survey(response_id="r-3", score=2, contact=None)))
+    await put_survey(surveys, survey(score=2))
+    await put_survey(surveys, survey(response_id="r-2", score=2, callback_consent=False))
+    await put_survey(surveys, survey(response_id="r-3", score=2, contact=None))
     await kafka.analysed(3)
 
     [sent] = kafka.on(callback_request_topic.get_topic_name())
@@ -256,7 +272,7 @@ async def test_a_dissatisfied_customer_who_consented_and_left_a_contact_is_calle
 async def test_a_staff_story_naming_no_journey_is_sighted_by_every_journey(kafka: RecordingProducer) -> None:
     story = {**EXAMPLES["StaffFeedback"], "event_time": datetime.now(UTC) - timedelta(minutes=5)}
     async with analyse_staff_feedback.test_context() as agent:
-        await agent.put(STAFF.encode(story))
+        await agent.put(STAFF.encode(story), key=story["feedback_id"].encode())
         await agent.put(b"garbage")
         await kafka.analysed(2)
 
@@ -269,6 +285,120 @@ async def test_a_staff_story_naming_no_journey_is_sighted_by_every_journey(kafka
     ]
     [sent] = kafka.on(dead_letter_topic.get_topic_name())
     assert codec_for("DeadLetter").decode(sent.value)["source_topic"] == STAFF_TOPIC
+
+
+# ---------------------------------------------------------------- counted once by business id
+
+
+def sighted(kafka: RecordingProducer) -> list[tuple[str, int]]:
+    """(verbatim id, offset) of every sighting the analysis sent."""
+    return [(s["id"], s["offset"]) for key, delta in kafka.deltas() if key != COUNTERS_KEY for s in delta.sightings]
+
+
+async def test_a_response_sent_again_with_its_id_is_a_duplicate_with_no_sighting_and_no_callback(
+    surveys: Any, kafka: RecordingProducer
+) -> None:
+    unhappy = survey(score=2)  # consented, left a phone: asks for a callback
+    await put_survey(surveys, unhappy)
+    await put_survey(surveys, unhappy)  # a retried webhook: the same record at a new offset
+    await put_survey(surveys, {**unhappy, "verbatim": "Livraison en retard, SAV muet."})  # a second import, edited
+    await kafka.analysed(3)
+
+    assert kafka.inputs() == [
+        [f"{SURVEYS}:0", 0, ["in", "processed"]],
+        [f"{SURVEYS}:0", 1, ["in", "duplicate"]],
+        [f"{SURVEYS}:0", 2, ["in", "duplicate"]],
+    ]
+    assert sighted(kafka) == [("r-1", 0)]
+    assert len(kafka.on(callback_request_topic.get_topic_name())) == 1
+    [(partition, key, first)] = kafka.seen_ids_written()  # one write, for the first copy only
+    assert (partition, key, first[:2]) == (0, "r:r-1", [0, 0])
+
+
+async def test_the_same_message_delivered_again_is_processed_again_not_a_duplicate_and_counted_once(
+    kafka: RecordingProducer,
+) -> None:
+    record = survey(callback_consent=False)
+    async with analyse_survey_responses.test_context() as agent:
+        await put_survey(agent, record)
+        await kafka.analysed(1)
+        agent.sent_offset -= 1  # at-least-once after a crash: the same message, at its offset
+        await put_survey(agent, record)
+        await put_survey(agent, record)  # then a copy at a new offset
+        await kafka.analysed(3)
+
+    assert kafka.inputs() == [
+        [f"{SURVEYS}:0", 0, ["in", "processed"]],
+        [f"{SURVEYS}:0", 0, ["in", "processed"]],
+        [f"{SURVEYS}:0", 1, ["in", "duplicate"]],
+    ]
+    assert sighted(kafka) == [("r-1", 0), ("r-1", 0)]  # the windows take an offset once (applied ranges)
+    assert len(kafka.seen_ids_written()) == 1  # a redelivery writes nothing
+    async with update_mirror.test_context() as agent:
+        await deliver(agent, *kafka.deltas())
+    assert input_counts[INPUTS_KEY]["counts"] == {"in": 2, "processed": 1, "duplicate": 1}
+    assert delivery_mentions("home_delivery") == 1
+
+
+async def test_an_input_not_keyed_by_its_id_is_counted_unkeyed_and_still_deduplicated_by_its_worker(
+    surveys: Any, kafka: RecordingProducer
+) -> None:
+    record = survey(callback_consent=False)
+    await surveys.put(SURVEY.encode(record))  # no key: the producer's partitioner picks
+    await surveys.put(SURVEY.encode(record), key=b"row-2", partition=1)  # keyed by something else
+    await kafka.analysed(2)
+
+    assert kafka.inputs() == [
+        [f"{SURVEYS}:0", 0, ["in", "processed", "unkeyed"]],
+        [f"{SURVEYS}:1", 1, ["in", "duplicate", "unkeyed"]],  # caught: this worker holds both partitions
+    ]
+
+
+async def test_a_rejected_input_leaves_no_id_so_a_corrected_copy_counts(surveys: Any, kafka: RecordingProducer) -> None:
+    await put_survey(surveys, survey(verbatim="   "))
+    await put_survey(surveys, survey(callback_consent=False))  # corrected: processed
+    await put_survey(surveys, survey(verbatim="   "))  # a copy of an id processed already, whatever it holds
+    await kafka.analysed(3)
+
+    assert [names for _, _, names in kafka.inputs()] == [
+        ["in", "dead:empty_verbatim"],
+        ["in", "processed"],
+        ["in", "duplicate"],
+    ]
+    assert len(kafka.on(dead_letter_topic.get_topic_name())) == 1
+
+
+async def test_staff_stories_are_deduplicated_by_feedback_id_apart_from_responses(kafka: RecordingProducer) -> None:
+    story = {**EXAMPLES["StaffFeedback"], "event_time": datetime.now(UTC) - timedelta(minutes=5), "feedback_id": "r-1"}
+    async with analyse_survey_responses.test_context() as agent:
+        await put_survey(agent, survey(callback_consent=False))  # response r-1
+        await kafka.analysed(1)
+    async with analyse_staff_feedback.test_context() as agent:
+        await agent.put(STAFF.encode(story), key=b"r-1")  # a staff story of the same id: another input
+        await agent.put(STAFF.encode(story), key=b"r-1")
+        await kafka.analysed(3)
+
+    assert [names[1] for _, _, names in kafka.inputs()] == ["processed", "processed", "duplicate"]
+    assert [key for _, key, _ in kafka.seen_ids_written()] == ["r:r-1", "f:r-1"]
+
+
+async def test_ids_older_than_the_long_window_are_forgotten_the_owner_writing_the_tombstone(
+    surveys: Any, kafka: RecordingProducer
+) -> None:
+    await put_survey(surveys, survey(response_id="a", callback_consent=False))
+    await put_survey(surveys, survey(response_id="b", callback_consent=False), partition=1)
+    await kafka.analysed(2)
+
+    now, keep = time.time(), settings.pipeline.long_window
+    assert await sweep_seen_ids(now + keep - 60, owned={0, 1}) == 0  # remembered the whole long window
+    assert len(seen_ids) == 2
+    assert await sweep_seen_ids(now + keep + 60, owned={0}) == 2  # this worker owns partition 0 only
+    assert len(seen_ids) == 0
+    assert [(p, key) for p, key, first in kafka.seen_ids_written() if first is None] == [(0, "r:a")]
+
+    await put_survey(surveys, survey(response_id="a", callback_consent=False))  # forgotten: new again
+    await kafka.analysed(3)
+    assert kafka.inputs()[-1][2] == ["in", "processed"]
 
 
 # ---------------------------------------------------------------- mirroring
@@ -343,7 +473,7 @@ async def test_update_mirror_tallies_a_journey_once_per_sighting_and_publishes_i
 
 async def test_the_deltas_the_analysis_sends_are_what_update_mirror_reads(kafka: RecordingProducer) -> None:
     async with analyse_survey_responses.test_context() as agent:
-        await agent.put(SURVEY.encode(survey(callback_consent=False)))
+        await put_survey(agent, survey(callback_consent=False))
         await agent.put(b"garbage")
         await kafka.analysed(2)
     async with update_mirror.test_context() as agent:

@@ -34,7 +34,11 @@ def latency_at(settings: Settings, rate: int, seconds: float) -> dict[str, Any]:
         events = simulate(random.randrange(10**6), time.time(), total, rate, staff_share=0.0)
         for i, event in enumerate(events):
             record = {**event.record, "response_id": f"lat-{run}-{i}", "customer_ref": f"lat-{run}-{i}"}
-            producer.send(settings.pipeline.topics.survey_responses, value=SURVEY.encode(record))
+            producer.send(
+                settings.pipeline.topics.survey_responses,
+                key=record["response_id"].encode(),
+                value=SURVEY.encode(record),
+            )
             if record["callback_consent"]:
                 sent_at[callback_key(callback_id(record["response_id"]))] = time.time()
             if i % 50 == 0:

@@ -44,11 +44,21 @@ def report(results: dict[str, Any], console: Console, output: Path) -> Path:
         f"{s['miroir_per_s']:,.0f} verbatims/s",
         f"×{s['ratio']:.1f} vs TextBlob-fr ({s['textblob_fr_per_s']:,.0f}/s)",
     )
+    if "dedupe" in results:
+        d = results["dedupe"]
+        table.add_row(
+            "dedupe: memory per remembered id (seen_ids, memory store)",
+            f"{d['memory_bytes_per_id']:.0f} B (pilot ids) / {d['memory_bytes_per_uuid_id']:.0f} B (UUIDs; "
+            f"{d['memory_bytes_per_recovered_uuid_id']:.0f} B once recovered after a restart)",
+            f"changelog {d['changelog_bytes_per_uuid_id']} B/id; 1M UUID ids ≈ "
+            f"{d['memory_bytes_per_uuid_id'] * 1e6 / 2**20:.0f} MiB",
+        )
     if "memory" in results:
         m = results["memory"]
         table.add_row(
             "worker RSS",
-            " → ".join(f"{k}: {v} MiB" for k, v in m["rss_mib"].items()),
+            " → ".join(f"{k}: {v} MiB" for k, v in m["rss_mib"].items())
+            + (f" ({max(m['remembered_ids'].values()):,} ids remembered)" if m.get("remembered_ids") else ""),
             f"last step +{m['growth_last_step']:.1%}" if m["growth_last_step"] is not None else "",
         )
     console.print(table)

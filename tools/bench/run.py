@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 
 from config.settings import Settings
+from tools.bench.dedupe import remembered_id_bytes
 from tools.bench.events import produce_topic, survey_events
 from tools.bench.latency import latency_at
 from tools.bench.memory import memory
@@ -27,6 +28,7 @@ class BenchOptions:
     rates: tuple[int, ...] = (200, 1000)
     rate_seconds: float = 20.0
     memory_steps: tuple[int, ...] = (100_000, 500_000, 1_000_000)
+    dedupe_ids: int = 100_000  # ids in the measure of memory per remembered id (in process, no stack)
     scale_out: bool = True
     french_reviews: Path | None = None
     output: Path = Path("bench/results")
@@ -83,6 +85,9 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
         results["latency"].append(latency_at(settings, rate, options.rate_seconds))
     console.print("bench: scorer vs plain TextBlob-fr...")
     results["scorer"] = scorer(french_texts(options.french_reviews))
+    if options.dedupe_ids:
+        console.print(f"bench: memory per remembered id ({options.dedupe_ids:,} ids)...")
+        results["dedupe"] = remembered_id_bytes(options.dedupe_ids)
     if options.memory_steps:
         console.print(f"bench: memory over {options.memory_steps[-1]} events...")
         results["memory"] = memory(settings, options.memory_steps, console)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from rich.console import Console
 
 from config.settings import Settings
-from tools.bench.events import SURVEY, produce_topic
+from tools.bench.events import SURVEY, Keyed, produce_topic
 from tools.readout import fetch
 from tools.workers import pilot_workers
 
@@ -83,7 +83,7 @@ def _counted(urls: list[str]) -> int:
 
 def pipeline_throughput(
     settings: Settings,
-    values: list[bytes],
+    values: list[Keyed],
     workers: int,
     console: Console,
     on_progress: Callable[[int, list[str]], None] | None = None,

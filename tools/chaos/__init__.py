@@ -1,7 +1,8 @@
 """Fault scenarios on the real stack, each compared with an uninterrupted run of the same replay.
 
-A seeded replay (the synthetic pilot with a share of bad inputs) is produced
-once to input topics of its own. Each scenario starts fresh workers (their own
+A seeded replay (the synthetic pilot with a share of bad inputs, and a share
+of records sent again with their key: duplicates) is produced once to input
+topics of its own. Each scenario starts fresh workers (their own
 app id, callback-requests topic and Redis database) that read it from the
 start, does its damage while they work through the backlog (the harshest
 moment: the most work in flight), waits until the groups have committed all
@@ -14,6 +15,9 @@ Redis queue) and compares it with the reference run:
   two open callbacks;
 - redelivered: callback requests sent again after a fault (at-least-once at work;
   the idempotent queue admits each once);
+- reconciled: in = processed + dead-lettered + duplicate = what was sent, with
+  as many duplicates as the reference counted (a copy stays a copy, a first
+  copy read again after a kill stays processed);
 - recovery: from the restart (the kill, with two workers; the broker or Redis
   started again) until the pipeline counts new inputs again.
 """

@@ -20,7 +20,9 @@ class Outcome:
     counted_in: int
     processed: int
     dead_lettered: int
-    reconciled: bool
+    duplicates: int  # inputs counted as copies of an id processed before
+    reference_duplicates: int
+    reconciled: bool  # in = processed + dead + duplicates = sent, and as many duplicates as the reference
     figures_equal: str
     types_equal: str
     callbacks: int
@@ -45,6 +47,7 @@ def compare(run: Run, state: dict[str, Any], reference: dict[str, Any], requests
     processed = counters.get("processed", 0)
     dead = sum(v for k, v in counters.items() if k.startswith("dead:"))
     counted_in = counters.get("in", 0)
+    duplicates, ref_duplicates = counters.get("duplicate", 0), reference["counters"].get("duplicate", 0)
     figures, ref_figures = window_figures(state["tallies"]), window_figures(reference["tallies"])
     differ = sorted(k for k in ref_figures.keys() | figures.keys() if not _same(figures.get(k), ref_figures.get(k)))
     types, ref_types = mirror_types(state["tallies"]), mirror_types(reference["tallies"])
@@ -69,7 +72,9 @@ def compare(run: Run, state: dict[str, Any], reference: dict[str, Any], requests
         counted_in=counted_in,
         processed=processed,
         dead_lettered=dead,
-        reconciled=counted_in == processed + dead == run.replay.sent,
+        duplicates=duplicates,
+        reference_duplicates=ref_duplicates,
+        reconciled=counted_in == processed + dead + duplicates == run.replay.sent and duplicates == ref_duplicates,
         figures_equal=f"{len(ref_figures) - len(differ)}/{len(ref_figures)}",
         types_equal=f"{sum(types.get(k) == v for k, v in ref_types.items())}/{len(ref_types)}",
         callbacks=len(queue["entries"]),
@@ -86,5 +91,7 @@ def compare(run: Run, state: dict[str, Any], reference: dict[str, Any], requests
             "customers_missing_a_callback": sorted(ref_customers - customers)[:20],
             "customers_with_unexpected_callback": sorted(customers - ref_customers)[:20],
             "dead_letters_by_reason": {k[5:]: v for k, v in counters.items() if k.startswith("dead:")},
+            "resent": run.replay.resent,
+            "unkeyed": counters.get("unkeyed", 0),
         },
     )

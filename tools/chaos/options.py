@@ -17,5 +17,6 @@ class ChaosOptions:
     kills: int = 5
     seed: int = 11
     invalid_share: float = 0.02
+    resent_share: float = 0.01  # messages that re-send an earlier record (same key and bytes): duplicates
     scenarios: tuple[str, ...] = SCENARIOS
     outage: float = 10.0  # seconds the broker or Redis stays down

@@ -23,7 +23,7 @@ def chaos_table(outcomes: list[Outcome]) -> Table:
         "lost",
         "duplicated",
         "redelivered",
-        "in = processed + dead",
+        "in = processed + dead + duplicate",
         "windows = reference",
         "types = reference",
         "callbacks",
@@ -45,7 +45,9 @@ def chaos_table(outcomes: list[Outcome]) -> Table:
             _flag(o.lost),
             _flag(o.duplicated),
             f"{o.redelivered:,}",
-            f"{o.counted_in:,} = {o.processed:,} + {o.dead_lettered:,}" + ("" if o.reconciled else " ✗"),
+            f"{o.counted_in:,} = {o.processed:,} + {o.dead_lettered:,} + {o.duplicates:,}"
+            + ("" if o.duplicates == o.reference_duplicates else f" (reference {o.reference_duplicates:,})")
+            + ("" if o.reconciled else " ✗"),
             o.figures_equal,
             o.types_equal,
             f"{o.callbacks:,}",
