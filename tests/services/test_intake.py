@@ -83,6 +83,9 @@ def test_posted_answers_become_processed_inputs_of_the_mirror(
         assert one.status_code == 202, one.text
         other = httpx.post(f"{intake.url}{PATHS['staff']}", json=staff(f"{run}-f"), headers=bearer(token), timeout=30)
         assert other.status_code == 202, other.text
+        # A sender's retry of the same answer: accepted again, counted once (as a duplicate).
+        again = httpx.post(f"{intake.url}{PATHS['survey']}", json=survey(f"{run}-r"), headers=bearer(token), timeout=30)
+        assert again.status_code == 202, again.text
 
         # `miroir simulate --via http`'s sender, pointed at this intake.
         monkeypatch.setenv("MIROIR_INTAKE_PORT", intake.url.rsplit(":", 1)[1])
@@ -90,7 +93,12 @@ def test_posted_answers_become_processed_inputs_of_the_mirror(
         assert sent == 40
 
         counters = wait_for_counters(urls[0], 42)
-    assert counters["in"] == counters["processed"] == 42 and counters["dead_lettered"] == 0
+        deadline = time.monotonic() + 30
+        while counters["in"] < 43 and time.monotonic() < deadline:
+            counters = fetch(urls[0], "/counters/")
+            time.sleep(0.5)
+    assert counters["processed"] == 42 and counters["duplicate"] == 1 and counters["dead_lettered"] == 0
+    assert counters["in"] == counters["processed"] + counters["duplicate"]
 
 
 def test_a_refused_answer_names_its_field(intake: RunningIntake, new_token: TokenFactory) -> None:
