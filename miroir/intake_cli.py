@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -38,18 +36,6 @@ intake_app.add_typer(token_app, name="token")
 NAME = typer.Option(..., "--name", "-n", help="The integration's name (letters, digits, - _ .), e.g. typeform-prod")
 
 
-def _exit_with_parent() -> None:
-    """An intake started by a test or a demo stops when whoever started it is gone."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
 @intake_app.command("serve")
 def serve(
     host: str = typer.Option(settings.intake.host, help="Interface to listen on (MIROIR_INTAKE_HOST)"),
@@ -62,7 +48,9 @@ def serve(
     from services.intake.app import create_app
 
     if os.environ.get("MIROIR_EXIT_WITH_PARENT"):
-        _exit_with_parent()
+        from streams.main import exit_with_parent
+
+        exit_with_parent()
     uvicorn.run(
         create_app(settings),
         host=host,

@@ -16,13 +16,13 @@ def run_worker(argv: list[str]) -> None:
     # faust creates its data folder but not the folders above it.
     settings.pipeline.data_dir.mkdir(parents=True, exist_ok=True)
     if os.environ.get("MIROIR_EXIT_WITH_PARENT"):
-        _exit_with_parent()
+        exit_with_parent()
     sys.argv = ["miroir", *argv]
     app.main()
 
 
-def _exit_with_parent() -> None:
-    """A worker started for a demo or a test stops when whoever started it is gone."""
+def exit_with_parent() -> None:
+    """A process (worker, intake) started for a demo or a test stops when whoever started it is gone."""
     parent = os.getppid()
 
     def watch() -> None:
