@@ -95,8 +95,14 @@ def pipeline_throughput(
     from infra.topics import ensure_topics
 
     topic = f"bench-pipeline-{uuid.uuid4().hex[:8]}"
-    ensure_topics(settings, [topic])
-    env = {"MIROIR_SURVEY_TOPIC": topic, "MIROIR_AUTO_OFFSET_RESET": "earliest"}
+    # Its own callback-request topic too: with `earliest` the callback sink's fresh group would
+    # otherwise first read every callback request this Kafka ever held, on the same core.
+    env = {
+        "MIROIR_SURVEY_TOPIC": topic,
+        "MIROIR_CALLBACK_REQUEST_TOPIC": f"{topic}-callback-requests",
+        "MIROIR_AUTO_OFFSET_RESET": "earliest",
+    }
+    ensure_topics(settings, [topic, env["MIROIR_CALLBACK_REQUEST_TOPIC"]])
     with pilot_workers(settings, Console(quiet=True), count=workers, env=env) as urls:
         produce_topic(settings, topic, values, console)
         started = None
