@@ -27,6 +27,11 @@ def bench(
     rate_seconds: float = typer.Option(20.0, help="How long each offered rate runs"),
     memory_steps: str = typer.Option("100000,500000,1000000", help="RSS checkpoints; empty to skip"),
     scale_out: bool = typer.Option(True, help="Also measure two workers in one group"),
+    intake_rate: float = typer.Option(
+        500.0, help="Single POSTs/s offered to the intake (batched POSTs at a tenth of it); 0 to skip"
+    ),
+    intake_seconds: float = typer.Option(60.0, help="How long each intake load runs"),
+    intake_batch: int = typer.Option(50, help="Records per batched POST"),
     french_reviews: Path = typer.Option(
         Path("../shared/data/fr_ecommerce_reviews_certideal.csv"), help="French reviews for the scorer measure"
     ),
@@ -41,6 +46,9 @@ def bench(
         rate_seconds=rate_seconds,
         memory_steps=tuple(int(s) for s in memory_steps.split(",") if s),
         scale_out=scale_out,
+        intake_rate=intake_rate,
+        intake_seconds=intake_seconds,
+        intake_batch=intake_batch,
         french_reviews=french_reviews,
         output=output,
     )

@@ -124,6 +124,9 @@ def _staff_link(fields: dict[str, str]) -> StaffLink:
     )
 
 
+POOL_SIZE = 32  # Redis connections per process: a lookup is one round trip
+
+
 class TokenStore:
     """Creates, looks up, lists and revokes intake tokens (async Redis)."""
 
@@ -132,7 +135,13 @@ class TokenStore:
 
     @classmethod
     def from_url(cls, url: str) -> TokenStore:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5))
+        # A blocking pool: under a burst, a request waits (up to 5 s) for one of POOL_SIZE
+        # connections; redis-py's default pool refuses the 101st at once ("Too many connections"),
+        # which the intake answered with 503s for most of a burst of 600 requests.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=5, decode_responses=True, socket_timeout=5, socket_connect_timeout=5
+        )
+        return cls(aioredis.Redis.from_pool(pool))  # closing the client closes its pool
 
     async def close(self) -> None:
         await self.redis.aclose()

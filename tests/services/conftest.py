@@ -1,91 +1,16 @@
-"""Real intakes for the tests: `miroir intake serve` as a subprocess on a free port, with a token."""
+"""Real intakes for the tests (tools/intake.py: `miroir intake serve` as a subprocess on a free port), with tokens."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
+from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 
 from config.settings import Settings
-from sinks.intake_tokens import TokenStore
-from tools.workers import free_port
-
-START_TIMEOUT = 60.0
-T = TypeVar("T")
-
-
-@dataclass
-class RunningIntake:
-    url: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-
-def start_intake(log: Path, **env: str) -> RunningIntake:
-    """`miroir intake serve` with these MIROIR_* overrides; returns once /healthz answers (200 or 503)."""
-    port = free_port()
-    full = {
-        **os.environ,
-        "MIROIR_INTAKE_HOST": "127.0.0.1",
-        "MIROIR_INTAKE_PORT": str(port),
-        "MIROIR_EXIT_WITH_PARENT": "1",
-        **env,
-    }
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "miroir.cli", "intake", "serve", "--log-level", "warning"],
-            env=full,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    intake = RunningIntake(f"http://127.0.0.1:{port}", full, process, log)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the intake exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            httpx.get(f"{intake.url}/healthz", timeout=5)
-            return intake
-        except httpx.TransportError:
-            time.sleep(0.3)
-    intake.stop()
-    raise RuntimeError(f"the intake did not answer within {START_TIMEOUT:.0f}s:\n{log.read_text()[-3000:]}")
-
-
-def with_tokens(settings: Settings, action: Callable[[TokenStore], Awaitable[T]]) -> T:
-    """Run one action on the real token store."""
-
-    async def go() -> T:
-        store = TokenStore.from_url(settings.redis.dsn)
-        try:
-            return await action(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
-
+from tools.intake import RunningIntake, with_tokens
+from tools.intake import spawn_intake as start_intake
 
 TokenFactory = Callable[[], tuple[str, str]]
 

@@ -38,6 +38,19 @@ def report(results: dict[str, Any], console: Console, output: Path) -> Path:
             f"p99 {fmt(lat['callback_p99_s'])} ms",
             f"{lat['callbacks']} callbacks",
         )
+    if "intake" in results:
+        i = results["intake"]
+        for label, load in (("single POSTs", i["single"]), (f"POSTs of {i['batched'].get('batch')}", i["batched"])):
+            table.add_row(
+                f"intake: {label} at {load['offered_per_s']:.0f}/s",
+                f"p50 {load['p50_ms']:.0f} / p95 {load['p95_ms']:.0f} / p99 {load['p99_ms']:.0f} ms",
+                f"answered {load['answered_per_s']:.0f}/s; statuses {load['statuses']}",
+            )
+        table.add_row(
+            "intake: every 202 in Kafka once",
+            f"{i['accepted']:,} accepted: {i['lost']} lost, {i['duplicated']} duplicated",
+            f"plain producer (acks=all) {i['plain_producer_per_s']:,.0f} records/s",
+        )
     s = results["scorer"]
     table.add_row(
         "scorer: Miroir analysis (language, steps, per-step polarity)",

@@ -16,6 +16,7 @@ from rich.console import Console
 from config.settings import Settings
 from tools.bench.dedupe import remembered_id_bytes
 from tools.bench.events import produce_topic, survey_events
+from tools.bench.intake import intake_load
 from tools.bench.latency import latency_at
 from tools.bench.memory import memory
 from tools.bench.scorer import french_texts, scorer
@@ -30,6 +31,9 @@ class BenchOptions:
     memory_steps: tuple[int, ...] = (100_000, 500_000, 1_000_000)
     dedupe_ids: int = 100_000  # ids in the measure of memory per remembered id (in process, no stack)
     scale_out: bool = True
+    intake_rate: float = 500.0  # single POSTs/s offered to the intake (batches at a tenth of it); 0 to skip
+    intake_seconds: float = 60.0
+    intake_batch: int = 50
     french_reviews: Path | None = None
     output: Path = Path("bench/results")
 
@@ -83,6 +87,11 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     for rate in options.rates:
         console.print(f"bench: latency at {rate} events/s for {options.rate_seconds:.0f}s...")
         results["latency"].append(latency_at(settings, rate, options.rate_seconds))
+    if options.intake_rate:
+        log = settings.stack.run_dir / "logs" / "bench-intake.log"
+        results["intake"] = intake_load(
+            settings, options.intake_rate, options.intake_seconds, options.intake_batch, log, console
+        )
     console.print("bench: scorer vs plain TextBlob-fr...")
     results["scorer"] = scorer(french_texts(options.french_reviews))
     if options.dedupe_ids:
