@@ -2,32 +2,40 @@
 
 A producer in another language writes Avro's single-object encoding (`C3 01`, the 8 fingerprint
 bytes, the binary body): these are the bytes it must write after `C3 01` for Miroir to read it.
+The fingerprints of a schema's earlier versions (`schemas/history/`) are still read, listed after.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
 from config.settings import settings
 
 
-def schema_rows() -> list[dict[str, str]]:
-    """One row per `.avsc`: its name, its topic (as the settings name it), its fingerprint."""
+def _numbers(fingerprint: bytes) -> dict[str, str]:
+    return {"fingerprint": fingerprint.hex(), "crc64_avro": f"0x{int.from_bytes(fingerprint, 'little'):016x}"}
+
+
+def schema_rows() -> list[dict[str, Any]]:
+    """One row per `.avsc`: its name, its topic (as the settings name it), its fingerprint, and
+    those of its earlier versions, still read (`earlier`, by version: v1...)."""
     from schemas import TOPIC_SCHEMAS, codec_for, schema_names
+    from schemas.codec import earlier_versions, load_schema
 
     topics = settings.pipeline.topics
     topic_of = {schema: getattr(topics, attribute) for attribute, schema in TOPIC_SCHEMAS.items()}
     rows = []
     for name in schema_names():
-        fingerprint = codec_for(name).fingerprint
+        earlier = {f"v{version}": _numbers(load_schema(path)[1]) for version, path in earlier_versions(name).items()}
         rows.append(
             {
                 "schema": name,
                 "topic": topic_of.get(name, "-"),
-                "fingerprint": fingerprint.hex(),
-                "crc64_avro": f"0x{int.from_bytes(fingerprint, 'little'):016x}",
+                **_numbers(codec_for(name).fingerprint),
+                "earlier": earlier,
             }
         )
     return rows
@@ -48,4 +56,10 @@ def show_schemas(as_json: bool = typer.Option(False, "--json", help="Print the r
     widths = {key: max(len(headers[key]), *(len(row[key]) for row in rows)) for key in headers}
     for row in [headers, *rows]:  # plain columns: never wrapped or cut, whatever the terminal
         typer.echo("  ".join(row[key].ljust(widths[key]) for key in headers).rstrip())
+    earlier = [(f"{row['schema']}.{version}", numbers) for row in rows for version, numbers in row["earlier"].items()]
+    if earlier:
+        typer.echo("\nEarlier versions, still read (their new fields take the current schema's defaults):")
+        width = max(len(label) for label, _ in earlier)
+        for label, numbers in earlier:
+            typer.echo(f"  {label.ljust(width)}  {numbers['fingerprint']}  {numbers['crc64_avro']}")
     typer.echo("\nOn the wire: C3 01, the fingerprint's 8 bytes (little-endian), the Avro binary body.")

@@ -126,6 +126,7 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target("staff_ref", "ref"),
         Target("site", "text", required=True),
         Target("journey_id", "text"),
+        Target("step_id", "text"),
         Target("prompt", "enum", required=True, symbols=("most_positive", "most_frustrating")),
         Target("verbatim", "text", default=""),
         Target("language", "language"),

@@ -87,7 +87,9 @@ def observe_survey_response(
 def observe_staff_feedback(
     record: dict[str, Any], config: PipelineConfig, deltas: Sightings, origin: Origin
 ) -> Observation:
-    """Count one staff story, against its journey or, when it names none, every journey."""
+    """Count one staff story, against its journey or, when it names none, every journey; the step
+    the person picked (only with a journey) is counted even when the text is silent on it, as a
+    survey's measurement point is."""
     journeys = (
         [config.taxonomy.journeys[record["journey_id"]]]
         if record.get("journey_id")
@@ -95,7 +97,7 @@ def observe_staff_feedback(
     )
     tagged, polarity = False, 0.0
     for journey in journeys:
-        analysis = analyse(record["verbatim"], journey, record.get("language"))
+        analysis = analyse(record["verbatim"], journey, record.get("language"), record.get("step_id"))
         polarities = {
             s.step_id: staff_mention_polarity(s.polarity, record["prompt"], config.taxonomy.states)
             for s in analysis.steps

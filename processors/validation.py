@@ -57,6 +57,20 @@ def _common(record: dict[str, Any], kind: str, taxonomy: Taxonomy, now: float) -
     return None
 
 
+def _step(record: dict[str, Any], kind: str, taxonomy: Taxonomy) -> Rejection | None:
+    """A step, when given, must be one of the record's journey (known: `_common` checked it)."""
+    step = record.get("step_id")
+    if step is None:
+        return None
+    journey_id = record.get("journey_id")
+    if journey_id is None:
+        return Rejection("unknown_step", f"{kind}.step_id {step!r} needs a journey_id (a step is one of a journey's)")
+    journey = taxonomy.journeys[journey_id]
+    if journey.step(step) is None:
+        return Rejection("unknown_step", f"{kind}.step_id {step!r} is not a step of {journey.id}")
+    return None
+
+
 def check_survey_response(record: dict[str, Any], taxonomy: Taxonomy, now: float) -> Rejection | None:
     low, high = SCALES[record["score_scale"]]
     if not low <= record["score"] <= high:
@@ -64,15 +78,8 @@ def check_survey_response(record: dict[str, Any], taxonomy: Taxonomy, now: float
             "score_out_of_range",
             f"SurveyResponse.score {record['score']} not in {low}..{high} ({record['score_scale']})",
         )
-    rejection = _common(record, "SurveyResponse", taxonomy, now)
-    if rejection:
-        return rejection
-    step = record.get("step_id")
-    journey = taxonomy.journeys[record["journey_id"]]
-    if step is not None and journey.step(step) is None:
-        return Rejection("unknown_step", f"SurveyResponse.step_id {step!r} is not a step of {journey.id}")
-    return None
+    return _common(record, "SurveyResponse", taxonomy, now) or _step(record, "SurveyResponse", taxonomy)
 
 
 def check_staff_feedback(record: dict[str, Any], taxonomy: Taxonomy, now: float) -> Rejection | None:
-    return _common(record, "StaffFeedback", taxonomy, now)
+    return _common(record, "StaffFeedback", taxonomy, now) or _step(record, "StaffFeedback", taxonomy)

@@ -4,14 +4,21 @@ Messages use Avro's single-object encoding (the spec's `C3 01` marker, the
 8-byte CRC-64-AVRO fingerprint of the writer schema, then the binary body):
 a consumer can tell at once whether bytes are Avro of the schema it expects,
 without a schema registry. Schemas are parsed once per process.
+
+A schema's earlier versions stay readable: `history/<Name>.v<N>.avsc` keeps each one as it
+was, and bytes with one of their fingerprints (already in Kafka, or from a producer not yet
+updated) are read with Avro's schema resolution into the current schema, new fields at their
+defaults. Any other fingerprint is refused.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
 from pathlib import Path
@@ -21,6 +28,7 @@ import fastavro
 from fastavro.validation import ValidationError, validate
 
 SCHEMA_DIR = Path(__file__).parent
+HISTORY_DIR = SCHEMA_DIR / "history"
 MAGIC = b"\xc3\x01"
 HEADER_SIZE = len(MAGIC) + 8
 
@@ -74,11 +82,13 @@ _FP_TABLE = _fp_table()
 
 @dataclass(frozen=True)
 class AvroCodec:
-    """Encodes and decodes the records of one schema."""
+    """Encodes and decodes the records of one schema (and decodes those of its earlier versions)."""
 
     name: str
     schema: Any
     fingerprint: bytes
+    # The fingerprint of each earlier version -> its schema, the writer's when reading its bytes.
+    earlier: dict[bytes, Any] = dataclass_field(default_factory=dict, compare=False)
 
     def encode(self, record: dict[str, Any]) -> bytes:
         self.check(record)
@@ -97,19 +107,20 @@ class AvroCodec:
                 f"not Avro single-object encoding (starts with {data[:2].hex() or 'nothing'}, expected {MAGIC.hex()})",
                 reason="undecodable",
             )
-        if data[2:HEADER_SIZE] != self.fingerprint:
+        written_with = data[2:HEADER_SIZE]
+        writer = self.schema if written_with == self.fingerprint else self.earlier.get(written_with)
+        if writer is None:
             raise SerializationError(
                 self.name,
-                f"written with another schema (fingerprint {data[2:HEADER_SIZE].hex()}, "
-                f"expected {self.fingerprint.hex()})",
+                f"written with another schema (fingerprint {written_with.hex()}, expected {self.fingerprint.hex()})",
                 reason="undecodable",
             )
         stream = io.BytesIO(data)
         stream.seek(HEADER_SIZE)
         try:
-            record = fastavro.schemaless_reader(stream, self.schema, None)
+            record = fastavro.schemaless_reader(stream, writer, None if writer is self.schema else self.schema)
         except OverflowError as error:  # a timestamp no datetime holds (fastavro raises it as it converts)
-            raise self._out_of_range(data, error) from error
+            raise self._out_of_range(data, writer, error) from error
         except (EOFError, ValueError, IndexError, UnicodeDecodeError, StopIteration) as error:
             raise SerializationError(self.name, f"corrupt body: {error}", reason="undecodable") from error
         if stream.tell() != len(data):
@@ -122,22 +133,24 @@ class AvroCodec:
         return record
 
     @cached_property
-    def _plain_schema(self) -> Any:
-        """The schema without its logical types: timestamps read as the longs they are on the wire."""
-        return fastavro.parse_schema(_without_logical_types(self.schema))
+    def _plain_schemas(self) -> dict[bytes, Any]:
+        """Each writer schema, by fingerprint, without its logical types: timestamps read as the
+        longs they are on the wire."""
+        writers = {self.fingerprint: self.schema, **self.earlier}
+        return {fingerprint: fastavro.parse_schema(_without_logical_types(w)) for fingerprint, w in writers.items()}
 
-    def _out_of_range(self, data: bytes, error: OverflowError) -> SerializationError:
+    def _out_of_range(self, data: bytes, writer: Any, error: OverflowError) -> SerializationError:
         """The error for a body whose decoding overflowed: the timestamp out of a datetime's range,
         named, when the body read as plain longs shows one; else undecodable."""
         stream = io.BytesIO(data)
         stream.seek(HEADER_SIZE)
         try:
-            plain = fastavro.schemaless_reader(stream, self._plain_schema, None)
+            plain = fastavro.schemaless_reader(stream, self._plain_schemas[data[2:HEADER_SIZE]], None)
         except (EOFError, ValueError, IndexError, UnicodeDecodeError, StopIteration, OverflowError):
             plain = None
         if plain is not None and stream.tell() == len(data):
-            named = self.schema.get("__named_schemas", {})
-            for field, value, logical in _timestamps_out_of_range(self.schema, plain, "", named):
+            named = writer.get("__named_schemas", {})
+            for field, value, logical in _timestamps_out_of_range(writer, plain, "", named):
                 return SerializationError(
                     self.name,
                     f"{logical} {value} is out of range (a date holds the years 1 to 9999)",
@@ -229,13 +242,29 @@ def schema_names() -> list[str]:
     return sorted(p.stem for p in SCHEMA_DIR.glob("*.avsc"))
 
 
+def earlier_versions(name: str) -> dict[int, Path]:
+    """The files of a schema's earlier versions (`history/<name>.v<N>.avsc`), by version, oldest first."""
+    found = {}
+    for path in HISTORY_DIR.glob(f"{name}.v*.avsc"):
+        version = re.fullmatch(rf"{re.escape(name)}\.v(\d+)\.avsc", path.name)
+        if version:
+            found[int(version[1])] = path
+    return dict(sorted(found.items()))
+
+
+def load_schema(path: Path) -> tuple[Any, bytes]:
+    """An `.avsc` parsed, and its fingerprint: the CRC-64-AVRO of its parsing canonical form, little-endian."""
+    parsed = fastavro.parse_schema(json.loads(path.read_text()))
+    canonical = fastavro.schema.to_parsing_canonical_form(parsed)
+    return parsed, crc64_avro(canonical.encode()).to_bytes(8, "little")
+
+
 @cache
 def codec_for(name: str) -> AvroCodec:
-    """The codec of `schemas/<name>.avsc`, parsed once."""
+    """The codec of `schemas/<name>.avsc` and its earlier versions, parsed once."""
     path = SCHEMA_DIR / f"{name}.avsc"
     if not path.exists():
         raise KeyError(f"no schema {name!r}; known: {', '.join(schema_names())}")
-    parsed = fastavro.parse_schema(json.loads(path.read_text()))
-    canonical = fastavro.schema.to_parsing_canonical_form(parsed)
-    fingerprint = crc64_avro(canonical.encode()).to_bytes(8, "little")
-    return AvroCodec(name=name, schema=parsed, fingerprint=fingerprint)
+    parsed, fingerprint = load_schema(path)
+    earlier = {old_fingerprint: old for old, old_fingerprint in map(load_schema, earlier_versions(name).values())}
+    return AvroCodec(name=name, schema=parsed, fingerprint=fingerprint, earlier=earlier)

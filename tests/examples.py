@@ -28,11 +28,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "event_time": T0,
     },
     "StaffFeedback": {
-        "schema_version": 1,
+        "schema_version": 2,
         "feedback_id": "f-1",
         "staff_ref": "staff-7",
         "site": "lyon",
         "journey_id": None,
+        "step_id": None,
         "prompt": "most_frustrating",
         "verbatim": "Le client attendait depuis une heure au retrait.",
         "language": "fr",

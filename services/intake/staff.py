@@ -5,8 +5,9 @@
 - `GET /staff/v1/form`: what the page asks: the link's site, its journey or the journeys to pick
   from, their steps and labels.
 - `POST /staff/v1/stories`: the answers. Each story answered becomes one StaffFeedback (a fresh
-  uuid, the prompt it answers, the link's site, the journey of the link or the picker), checked and
-  sent by the intake's own code (`Intake.accept`), as `POST /v1/staff-feedback` would.
+  uuid, the prompt it answers, the link's site, the journey of the link or the picker, the step
+  picked if any), checked and sent by the intake's own code (`Intake.accept`), as
+  `POST /v1/staff-feedback` would.
 
 The page's script sends the link's token in `Authorization: Bearer`, never in a cookie, so another
 site cannot post with it (no CSRF), and limits apply as for the integrations' tokens (the body's
@@ -14,8 +15,9 @@ size, the rate per link). Stories are pseudonymous: no name is asked, the token 
 with them (nor, for these pages, in the access log, nor the client's address), and `staff_ref` is
 a random pseudonym the intake draws per submission (per POST), shared by its one or two stories:
 a pseudonym per browser would make one person's stories linkable over months, and would merge the
-colleagues who share a counter's tablet. StaffFeedback has no field for a step, so the step a
-person picks is checked against the journey, then dropped.
+colleagues who share a counter's tablet. A step the person picks must be one of the journey's; it
+is kept as the story's `step_id`, and the mirror counts the story on that step even when the text
+does not name it (steps the text names count too).
 """
 
 from __future__ import annotations
@@ -133,6 +135,7 @@ def staff_items(
             "staff_ref": staff_ref,
             "site": link.site,
             "journey_id": journey_id,
+            "step_id": story.step_id,
             "prompt": story.prompt,
             "verbatim": story.verbatim.strip(),
             "event_time": datetime.fromtimestamp(now, UTC).isoformat(),

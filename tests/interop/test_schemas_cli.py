@@ -13,6 +13,8 @@ from config.settings import settings
 from miroir.cli import app
 from schemas import TOPIC_SCHEMAS, codec_for, schema_names
 
+V1 = "86417996deb8c2f0"  # StaffFeedback before its step_id
+
 
 def test_each_schema_has_its_topic_and_its_fingerprint() -> None:
     result = CliRunner().invoke(app, ["schemas"])
@@ -24,6 +26,8 @@ def test_each_schema_has_its_topic_and_its_fingerprint() -> None:
         row = next(line.split() for line in lines if line.startswith(f"{name} "))
         assert row == [name, getattr(topics, attribute), fingerprint.hex(), f"0x{fingerprint[::-1].hex()}"]
     assert sum(1 for line in lines if line.split() and line.split()[0] in schema_names()) == len(schema_names())
+    # Earlier versions are still read: producers not yet updated keep their fingerprint.
+    assert ["StaffFeedback.v1", V1, f"0x{bytes.fromhex(V1)[::-1].hex()}"] in [line.split() for line in lines]
 
 
 def test_the_topics_are_the_settings_ones() -> None:
@@ -36,3 +40,4 @@ def test_the_topics_are_the_settings_ones() -> None:
     assert rows["SurveyResponse"]["topic"] == "answers-of-the-pilot"
     assert rows["SurveyResponse"]["fingerprint"] == codec_for("SurveyResponse").fingerprint.hex()
     assert set(rows) == set(schema_names())
+    assert rows["StaffFeedback"]["earlier"]["v1"]["fingerprint"] == V1 and rows["SurveyResponse"]["earlier"] == {}

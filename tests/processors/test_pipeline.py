@@ -105,3 +105,24 @@ def test_observing_weighs_mentions_with_the_taxonomy_s_states_section() -> None:
     # Now the text alone: before, the score (NPS 10 -> 1) took half, and the prompt's prior (-0.5) 0.4.
     assert customer["steps"]["delivery"] == approx(0.5 * customer_after["steps"]["delivery"] + 0.5 * 1.0)
     assert staff["steps"]["pickup"] == approx(0.6 * staff_after["steps"]["pickup"] + 0.4 * -0.5)
+
+
+def test_a_staff_story_counts_on_the_step_picked_as_a_survey_on_its_point() -> None:
+    from tests.examples import EXAMPLES
+
+    silent = "Une journée ordinaire, rien de particulier à raconter."  # names no step
+    story = {**EXAMPLES["StaffFeedback"], "verbatim": silent, "journey_id": "home_delivery"}
+    seen: Sightings = {}
+    unpicked = observe_staff_feedback(story, CONFIG, seen, ("f:0", 0))
+    picked = observe_staff_feedback({**story, "step_id": "assembly"}, CONFIG, seen, ("f:0", 1))
+    named = {**story, "verbatim": "Le retrait était prêt.", "step_id": "assembly"}  # the text's step too
+    observe_staff_feedback(named, CONFIG, seen, ("f:0", 2))
+    response = {**EXAMPLES["SurveyResponse"], "verbatim": silent, "step_id": "assembly"}
+    observe_survey_response(response, CONFIG, seen, ("s:0", 0))
+
+    nothing, on_assembly, both, customer = seen["home_delivery"]
+    assert not unpicked.tagged and nothing["steps"] == {}
+    assert picked.tagged and set(on_assembly["steps"]) == {"assembly"} == set(customer["steps"])
+    assert on_assembly["side"] == "staff" and on_assembly["texts"] == {"assembly": silent}  # the whole story
+    assert on_assembly["steps"]["assembly"] < 0  # a most-frustrating story leans negative
+    assert set(both["steps"]) == {"pickup", "assembly"}

@@ -54,3 +54,21 @@ def test_a_staff_story_without_journey_is_fine_but_not_an_unknown_one() -> None:
     assert check_staff_feedback({**story, "journey_id": None}, TAXONOMY, NOW) is None
     rejection = check_staff_feedback({**story, "journey_id": "nope"}, TAXONOMY, NOW)
     assert rejection is not None and rejection.reason == "unknown_journey"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "detail"),
+    [
+        ({"step_id": "online_order"}, "unknown_step", "'online_order' is not a step of home_delivery"),
+        ({"step_id": "teleport"}, "unknown_step", "StaffFeedback.step_id 'teleport' is not a step"),
+        ({"journey_id": None}, "unknown_step", "StaffFeedback.step_id 'delivery' needs a journey_id"),
+        ({"journey_id": "moon_trip"}, "unknown_journey", "'moon_trip'"),
+    ],
+)
+def test_a_staff_story_s_step_must_be_of_its_journey(change: dict, reason: str, detail: str) -> None:
+    story = {**EXAMPLES["StaffFeedback"], "journey_id": "home_delivery", "step_id": "delivery"}
+    assert check_staff_feedback(story, TAXONOMY, NOW) is None
+    rejection = check_staff_feedback({**story, **change}, TAXONOMY, NOW)
+    assert rejection is not None
+    assert rejection.reason == reason
+    assert detail in rejection.detail

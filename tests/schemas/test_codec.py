@@ -1,10 +1,11 @@
-"""The Avro codec: exact bytes, round trips, and clear rejections."""
+"""The Avro codec: exact bytes, round trips, clear rejections, and earlier versions still read."""
 
 from __future__ import annotations
 
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from schemas import SerializationError, codec_for, schema_names
 from schemas.catalog import TOPIC_SCHEMAS
-from schemas.codec import MAGIC, SCHEMA_DIR, crc64_avro
+from schemas.codec import HEADER_SIZE, HISTORY_DIR, MAGIC, SCHEMA_DIR, crc64_avro, earlier_versions
 from tests.examples import EXAMPLES
 
 
@@ -42,6 +43,7 @@ def test_exact_bytes_of_a_staff_feedback() -> None:
         "staff_ref": "s",
         "site": "x",
         "journey_id": None,
+        "step_id": None,
         "prompt": "most_frustrating",
         "verbatim": "ok",
         "language": None,
@@ -50,7 +52,7 @@ def test_exact_bytes_of_a_staff_feedback() -> None:
     # Avro binary by hand: zig-zag varints, length-prefixed strings, union and enum indexes.
     body = bytes(
         [
-            0x02,  # schema_version = 1 (default)
+            0x04,  # schema_version = 2 (default)
             0x02,
             0x66,  # feedback_id "f"
             0x02,
@@ -58,6 +60,7 @@ def test_exact_bytes_of_a_staff_feedback() -> None:
             0x02,
             0x78,  # site "x"
             0x00,  # journey_id: union branch 0 (null)
+            0x00,  # step_id: null
             0x02,  # prompt: enum symbol 1 (most_frustrating)
             0x04,
             0x6F,
@@ -232,3 +235,70 @@ def test_an_int_beyond_32_bits_decodes_for_the_checks_to_name() -> None:
     """fastavro reads an int as the long it is on the wire: no overflow; the score's check names it."""
     record = codec_for("SurveyResponse").decode(wire("SurveyResponse", EXAMPLES["SurveyResponse"], score=2**40))
     assert record["score"] == 2**40
+
+
+# ------------------------------------------------------------ earlier versions
+
+V1 = HISTORY_DIR / "StaffFeedback.v1.avsc"
+V1_FINGERPRINT = bytes.fromhex("86417996deb8c2f0")  # in Kafka, and written by producers still on v1
+V1_RECORD = {k: v for k, v in EXAMPLES["StaffFeedback"].items() if k != "step_id"} | {"schema_version": 1}
+
+
+def written_with_v1(record: dict[str, Any], **longs: int) -> bytes:
+    """`record` as a producer still on StaffFeedback v1 writes it (the fields in `longs` as raw longs)."""
+    schema = json.loads(V1.read_text())
+    for field in schema["fields"]:
+        if field["name"] in longs:
+            field["type"] = "long"
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, fastavro.parse_schema(schema), {**record, **longs})
+    return MAGIC + V1_FINGERPRINT + body.getvalue()
+
+
+def test_the_v1_file_is_the_schema_v1_producers_write() -> None:
+    canonical = fastavro.schema.to_parsing_canonical_form(fastavro.parse_schema(json.loads(V1.read_text())))
+    assert fastavro.schema.fingerprint(canonical, "CRC-64-AVRO") == V1_FINGERPRINT.hex()
+    assert codec_for("StaffFeedback").fingerprint != V1_FINGERPRINT
+
+
+def test_a_staff_feedback_written_with_v1_decodes_with_no_step() -> None:
+    decoded = codec_for("StaffFeedback").decode(written_with_v1(V1_RECORD))
+    assert decoded == {**V1_RECORD, "step_id": None}  # schema_version: the writer's, 1
+
+
+def test_a_v1_timestamp_no_date_holds_is_named_too() -> None:
+    with pytest.raises(SerializationError) as caught:
+        codec_for("StaffFeedback").decode(written_with_v1(V1_RECORD, event_time=2**62))
+    assert (caught.value.field, caught.value.reason) == ("event_time", "event_time_out_of_range")
+
+
+@pytest.mark.parametrize("fingerprint", [bytes(8), codec_for("SurveyResponse").fingerprint, V1_FINGERPRINT[::-1]])
+def test_a_fingerprint_of_no_version_is_still_refused(fingerprint: bytes) -> None:
+    data = written_with_v1(V1_RECORD)
+    with pytest.raises(SerializationError, match="written with another schema") as caught:
+        codec_for("StaffFeedback").decode(data[:2] + fingerprint + data[HEADER_SIZE:])
+    assert caught.value.reason == "undecodable"
+    assert f"expected {codec_for('StaffFeedback').fingerprint.hex()}" in str(caught.value)
+    with pytest.raises(SerializationError, match="written with another schema"):
+        codec_for("SurveyResponse").decode(data)  # a v1 StaffFeedback is no SurveyResponse
+
+
+HISTORY = [(name, path) for name in schema_names() for path in earlier_versions(name).values()]
+
+
+@pytest.mark.parametrize(("name", "path"), HISTORY, ids=[path.name for _, path in HISTORY])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_any_record_of_an_earlier_version_decodes_into_the_current_one(
+    name: str, path: Path, data: st.DataObject
+) -> None:
+    """Each history file resolves into its current schema: a field it lacks takes its default."""
+    old = fastavro.parse_schema(json.loads(path.read_text()))
+    canonical = fastavro.schema.to_parsing_canonical_form(old)
+    record = data.draw(_strategy(old, {}))
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, old, record)
+    fingerprint = bytes.fromhex(fastavro.schema.fingerprint(canonical, "CRC-64-AVRO"))
+    codec = codec_for(name)
+    expected = {f["name"]: record.get(f["name"], f.get("default")) for f in codec.schema["fields"]}
+    assert codec.decode(MAGIC + fingerprint + body.getvalue()) == expected

@@ -43,7 +43,7 @@ def survey(response_id: str, **changes: Any) -> dict[str, Any]:
     }
 
 
-def staff(feedback_id: str) -> dict[str, Any]:
+def staff(feedback_id: str, **changes: Any) -> dict[str, Any]:
     return {
         "feedback_id": feedback_id,
         "staff_ref": "staff-http",
@@ -51,11 +51,23 @@ def staff(feedback_id: str) -> dict[str, Any]:
         "prompt": "most_frustrating",
         "verbatim": "Le retrait en magasin est débordé le samedi.",
         "event_time": datetime.now(UTC).isoformat(),
+        **changes,
     }
+
+
+# A story that names no step of its journey (phone_shop: the pilot below sends none of it).
+SILENT = "Le client est reparti sans un mot, je ne sais toujours pas quoi en penser."
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def staff_mentions(url: str, journey: str, step: str) -> int:
+    states = fetch(url, "/mirror/")["states"]
+    return sum(
+        s["staff"]["n"] for s in states if (s["journey_id"], s["step_id"], s["window"]) == (journey, step, "live")
+    )
 
 
 def wait_for_counters(url: str, processed: int, timeout: float = 120.0) -> dict[str, Any]:
@@ -83,6 +95,10 @@ def test_posted_answers_become_processed_inputs_of_the_mirror(
         assert one.status_code == 202, one.text
         other = httpx.post(f"{intake.url}{PATHS['staff']}", json=staff(f"{run}-f"), headers=bearer(token), timeout=30)
         assert other.status_code == 202, other.text
+        # A story with the step its teller picked: counted on that step, though the text names none.
+        picked = staff(f"{run}-p", journey_id="phone_shop", step_id="returns", verbatim=SILENT)
+        stepped = httpx.post(f"{intake.url}{PATHS['staff']}", json=picked, headers=bearer(token), timeout=30)
+        assert stepped.status_code == 202, stepped.text
         # A sender's retry of the same answer: accepted again, counted once (as a duplicate).
         again = httpx.post(f"{intake.url}{PATHS['survey']}", json=survey(f"{run}-r"), headers=bearer(token), timeout=30)
         assert again.status_code == 202, again.text
@@ -92,12 +108,15 @@ def test_posted_answers_become_processed_inputs_of_the_mirror(
         sent = send_pilot(Settings(), DemoOptions(40, 11, 400.0, 0.0, True, None), on_progress=lambda n: None)
         assert sent == 40
 
-        counters = wait_for_counters(urls[0], 42)
+        counters = wait_for_counters(urls[0], 43)
         deadline = time.monotonic() + 30
-        while counters["in"] < 43 and time.monotonic() < deadline:
+        while counters["in"] < 44 and time.monotonic() < deadline:
             counters = fetch(urls[0], "/counters/")
             time.sleep(0.5)
-    assert counters["processed"] == 42 and counters["duplicate"] == 1 and counters["dead_lettered"] == 0
+        while staff_mentions(urls[0], "phone_shop", "returns") < 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert staff_mentions(urls[0], "phone_shop", "returns") == 1
+    assert counters["processed"] == 43 and counters["duplicate"] == 1 and counters["dead_lettered"] == 0
     assert counters["in"] == counters["processed"] + counters["duplicate"]
 
 

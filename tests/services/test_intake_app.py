@@ -69,14 +69,28 @@ async def test_one_answer_is_accepted_once_sent_keyed_by_its_id(client: Any) -> 
 async def test_staff_feedback_goes_to_its_topic_with_defaults_filled(client: Any) -> None:
     http, sender = client
     record = staff()
-    del record["schema_version"], record["journey_id"], record["language"]
+    del record["schema_version"], record["journey_id"], record["step_id"], record["language"]
     response = await http.post("/v1/staff-feedback", json=record, headers=AUTH)
     assert response.status_code == 202, response.text
     [(topic, key, value)] = sender.sent
     assert topic == Settings().pipeline.topics.staff_feedback and key == "f-1"
     decoded = codec_for("StaffFeedback").decode(value)
-    assert decoded["schema_version"] == 1 and decoded["journey_id"] is None
+    assert decoded["schema_version"] == 2 and decoded["journey_id"] is None and decoded["step_id"] is None
     assert decoded["event_time"].isoformat() == "2026-11-23T09:30:00+00:00"
+
+
+async def test_a_staff_story_s_step_is_kept_and_must_be_of_its_journey(client: Any) -> None:
+    http, sender = client
+    for change in ({"step_id": "delivery"}, {"journey_id": "click_collect", "step_id": "delivery"}):
+        refused = await http.post("/v1/staff-feedback", json=staff(**change), headers=AUTH)
+        assert refused.status_code == 422, refused.text
+        assert (refused.json()["error"]["field"], refused.json()["error"]["reason"]) == ("step_id", "unknown_step")
+    accepted = await http.post(
+        "/v1/staff-feedback", json=staff(journey_id="home_delivery", step_id="delivery"), headers=AUTH
+    )
+    assert accepted.status_code == 202, accepted.text
+    [(_, _, value)] = sender.sent
+    assert codec_for("StaffFeedback").decode(value)["step_id"] == "delivery"
 
 
 @pytest.mark.parametrize(

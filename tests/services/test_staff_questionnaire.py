@@ -58,6 +58,7 @@ def test_each_story_answered_is_one_staff_feedback_of_the_links_site_and_journey
         "staff_ref": "anon-1",
         "site": "lyon",
         "journey_id": "home_delivery",
+        "step_id": None,
         "prompt": "most_positive",
         "verbatim": POSITIVE,
         "event_time": "2026-11-18T11:06:40+00:00",
@@ -86,11 +87,11 @@ def test_the_journey_is_the_links_else_the_one_picked_else_none() -> None:
     assert isinstance(unknown, Problem) and unknown.reason == "unknown_journey"
 
 
-def test_a_picked_step_is_checked_against_the_journey_then_dropped() -> None:
+def test_a_picked_step_is_checked_against_the_journey_and_kept() -> None:
     body = stories(("most_frustrating", FRUSTRATING))
     body["stories"][0]["step_id"] = "delivery"
     answered = items(body)
-    assert not isinstance(answered, Problem) and "step_id" not in answered[0][1]  # StaffFeedback has no step
+    assert not isinstance(answered, Problem) and answered[0][1]["step_id"] == "delivery"
     body["stories"][0]["step_id"] = "boarding"
     wrong = items(body)
     assert isinstance(wrong, Problem) and (wrong.field, wrong.reason) == ("stories.0.step_id", "unknown_step")
@@ -120,7 +121,6 @@ def test_the_prompts_are_the_schemas() -> None:
     schema = json.loads((SCHEMA_DIR / "StaffFeedback.avsc").read_text())
     [prompt] = [field for field in schema["fields"] if field["name"] == "prompt"]
     assert tuple(prompt["type"]["symbols"]) == PROMPTS
-    assert "step_id" not in {field["name"] for field in schema["fields"]}  # hence the step is dropped
 
 
 def test_the_form_offers_the_links_journey_or_every_journey() -> None:
@@ -198,6 +198,7 @@ async def test_stories_posted_with_the_link_reach_the_staff_topic(app: Any) -> N
     form_answer = await http.get(FORM, headers=bearer("mis_paris"))
     assert form_answer.status_code == 200 and form_answer.json()["journey"] is None
     body = stories(("most_positive", POSITIVE), ("most_frustrating", FRUSTRATING), journey_id="home_delivery")
+    body["stories"][1]["step_id"] = "delivery_booking"
     answer = await http.post(STORIES, json=body, headers=bearer("mis_paris"))
     assert answer.status_code == 202, answer.text
     assert answer.json() == {"status": "accepted", "accepted": ["most_positive", "most_frustrating"]}
@@ -207,9 +208,9 @@ async def test_stories_posted_with_the_link_reach_the_staff_topic(app: Any) -> N
     assert [key for _, key, _ in sent] == [record["feedback_id"] for _, _, record in sent]
     assert all(str(uuid.UUID(key)) == key for _, key, _ in sent)
     records = [record for _, _, record in sent]
-    assert [(r["site"], r["journey_id"], r["prompt"]) for r in records] == [
-        ("paris", "home_delivery", "most_positive"),
-        ("paris", "home_delivery", "most_frustrating"),
+    assert [(r["site"], r["journey_id"], r["step_id"], r["prompt"]) for r in records] == [
+        ("paris", "home_delivery", None, "most_positive"),
+        ("paris", "home_delivery", "delivery_booking", "most_frustrating"),
     ]
     assert records[0]["staff_ref"] == records[1]["staff_ref"] and "mis_paris" not in repr(records)
 
