@@ -61,18 +61,26 @@ def chaos(
     kills: int = typer.Option(5, help="SIGKILLs of the worker in the crash scenario"),
     seed: int = typer.Option(11, help="Seed of the replay and of the kill points"),
     scenarios: str = typer.Option(
-        "crash,two-workers,scale-out,broker-restart,redis-outage", help="Comma-separated: which scenarios to run"
+        "crash,two-workers,scale-out,broker-restart,redis-outage,intake-kill,intake-broker-down",
+        help="Comma-separated: which scenarios to run",
     ),
     outage: float = typer.Option(10.0, help="Seconds the broker or Redis stays down"),
+    intake_records: int = typer.Option(5_000, help="Records POSTed in each intake scenario"),
     output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
 ) -> None:
     """Fault scenarios on the real stack (SIGKILLed workers, a lost worker of two, a broker restart,
-    a Redis outage), each against an uninterrupted run of the same replay; exits 1 if anything is
-    lost, duplicated or unreconciled."""
+    a Redis outage), each against an uninterrupted run of the same replay, and the intake's (SIGKILLed
+    under a retrying sender, the broker stopped under it); exits 1 if anything is lost, duplicated or
+    unreconciled."""
     from tools.chaos import ChaosError, ChaosOptions, report, run_chaos
 
     options = ChaosOptions(
-        events=events, kills=kills, seed=seed, scenarios=tuple(s for s in scenarios.split(",") if s), outage=outage
+        events=events,
+        kills=kills,
+        seed=seed,
+        scenarios=tuple(s for s in scenarios.split(",") if s),
+        outage=outage,
+        intake_records=intake_records,
     )
     try:
         outcomes = run_chaos(settings, options, console)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -67,34 +68,54 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def post_batch(client: httpx.Client, kind: str, records: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
-    """POST until the intake answered for every record: (accepted, [refusals])."""
-    accepted, refused, pending, last, unreachable = 0, [], records, "", 0
-    for _ in range(TRIES):
+def post_batch(
+    client: httpx.Client,
+    kind: str,
+    records: list[dict[str, Any]],
+    tries: int = TRIES,
+    connect_tries: int = CONNECT_TRIES,
+    answers: Counter[str] | None = None,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """POST until the intake answered for every record: (the ids accepted, [refusals]).
+
+    A lost connection, a 429 or a 503 sends the same records again (the intake counts an id
+    once); `connect_tries` refused connections in a row mean no intake is there. `answers`, when
+    given, tallies what came back: each status, "transport" for a lost connection, and
+    "503 without Retry-After"."""
+    accepted: list[str] = []
+    refused: list[dict[str, Any]] = []
+    pending, last, unreachable = records, "", 0
+    tally = answers if answers is not None else Counter()
+    for _ in range(tries):
         try:
             response = client.post(PATHS[kind], json=pending)
         except httpx.TransportError as error:
             last = f"{type(error).__name__}: {error}"
-            unreachable += isinstance(error, httpx.ConnectError)
-            if unreachable >= CONNECT_TRIES:
+            tally["transport"] += 1
+            unreachable = unreachable + 1 if isinstance(error, httpx.ConnectError) else 0
+            if unreachable >= connect_tries:
                 raise IntakeUnavailable(f"no intake answers at {client.base_url} ({last}); is the stack up?") from None
             time.sleep(1)
             continue
+        unreachable = 0
+        tally[str(response.status_code)] += 1
+        if response.status_code == 503 and "retry-after" not in response.headers:
+            tally["503 without Retry-After"] += 1
         if response.status_code in (429, 503) and "items" not in _body(response):
             last = response.text
             time.sleep(_wait(response))
             continue
-        if response.status_code not in (202, 207, 422):
+        if response.status_code not in (202, 207, 422, 503):  # a 503 with items: none confirmed, each to resend
             raise IntakeUnavailable(f"the intake answered {response.status_code}: {response.text[:300]}")
         items = response.json()["items"]
-        accepted += sum(1 for item in items if item["status"] == 202)
+        accepted += [item["id"] for item in items if item["status"] == 202]
         refused += [item for item in items if item["status"] == 422]
         pending = [pending[item["index"]] for item in items if item["status"] == 503]
         if not pending:
             return accepted, refused
         time.sleep(_wait(response))
         last = "Kafka did not confirm every record"
-    raise IntakeUnavailable(f"the intake at {client.base_url} did not take the records after {TRIES} tries ({last})")
+    raise IntakeUnavailable(f"the intake at {client.base_url} did not take the records after {tries} tries ({last})")
 
 
 def send_pilot(settings: Settings, options: DemoOptions, on_progress: Callable[[int], Any]) -> int:
@@ -116,7 +137,7 @@ def send_pilot(settings: Settings, options: DemoOptions, on_progress: Callable[[
                 for kind, records in pending.items():
                     if records:
                         accepted, refusals = post_batch(client, kind, records)
-                        sent, refused = sent + accepted, refused + len(refusals)
+                        sent, refused = sent + len(accepted), refused + len(refusals)
                         records.clear()
 
             start = time.time()

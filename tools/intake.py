@@ -10,14 +10,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from config.settings import Settings
+from services.intake import PATHS
 from sinks.intake_tokens import TokenStore
 from tools.workers import free_port
 
@@ -83,6 +85,41 @@ def spawn_intake(log: Path, **env: str) -> RunningIntake:
     intake = RunningIntake(f"http://127.0.0.1:{port}", full, log)
     intake.start()
     return intake
+
+
+def ids_in_topic(settings: Settings, topic: str) -> Counter[str]:
+    """How many times each input's id is in `topic` (survey responses or staff stories), read from
+    its start to its end now."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from schemas import INPUT_SCHEMAS, codec_for
+
+    codecs = [codec_for(INPUT_SCHEMAS[kind]) for kind in PATHS]
+    consumer = KafkaConsumer(**settings.kafka.client_config(), enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        seen: Counter[str] = Counter()
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            for records in consumer.poll(timeout_ms=1000).values():
+                seen.update(_input_id(codecs, r.value) for r in records)
+        return seen
+    finally:
+        consumer.close()
+
+
+def _input_id(codecs: list[Any], value: bytes) -> str:
+    from schemas import SerializationError
+
+    for codec in codecs:
+        try:
+            record = codec.decode(value)
+        except SerializationError:
+            continue
+        return str(record.get("response_id") or record.get("feedback_id"))
+    raise ValueError(f"not an input record: {value[:10]!r}")
 
 
 def with_tokens(settings: Settings, action: Callable[[TokenStore], Awaitable[T]]) -> T:

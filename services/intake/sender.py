@@ -39,6 +39,7 @@ class KafkaSender:
         self._lock = asyncio.Lock()
         self._next_try = 0.0
         self._last_error = ""
+        self._stopping: set[asyncio.Task[None]] = set()  # retired producers, flushing what they hold
 
     def _new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -102,7 +103,33 @@ class KafkaSender:
                 errors.append(BrokerUnavailable(f"{type(outcome).__name__}: {outcome}"))
             else:  # a BaseException (cancellation) is not ours to swallow
                 raise outcome
+        if any(errors):
+            await self._retire(producer)
         return errors
+
+    async def _retire(self, producer: AIOKafkaProducer) -> None:
+        """Replace a producer that failed to confirm a record with a new one (a new producer id).
+
+        aiokafka's idempotent producer drops a batch that expired (the broker away for longer than
+        its request timeout) but not the batch's sequence numbers: the broker then refuses every
+        later batch as out of order, for good (the Java client bumps its epoch instead). Seen in the
+        chaos run's broker stop: after the broker's return the intake answered 503 to everything.
+        What the old producer still holds may land: those records were answered 503 and come again
+        with their ids, which the pipeline counts once."""
+        async with self._lock:
+            if self._producer is not producer:
+                return  # another request retired it already
+            self._producer = None
+        log.warning("intake: a record was not confirmed; the next request starts a new producer")
+        task = asyncio.create_task(self._stop(producer))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    async def _stop(self, producer: AIOKafkaProducer) -> None:
+        try:
+            await asyncio.wait_for(producer.stop(), self.send_timeout)
+        except (KafkaError, OSError, TimeoutError) as error:
+            log.warning("intake: producer did not stop cleanly: %s", error)
 
     async def problem(self, topics: list[str]) -> str | None:
         """None when the broker answers and has the topics, else what is wrong."""
@@ -119,7 +146,5 @@ class KafkaSender:
     async def close(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
-            try:
-                await asyncio.wait_for(producer.stop(), self.send_timeout)
-            except (KafkaError, OSError, TimeoutError) as error:
-                log.warning("intake: producer did not stop cleanly: %s", error)
+            await self._stop(producer)
+        await asyncio.gather(*self._stopping)

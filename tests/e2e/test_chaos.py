@@ -1,5 +1,6 @@
 """The fault scenarios, short: real workers SIGKILLed, a worker of two lost, one joining, the broker and Redis
-restarted, each compared with an uninterrupted run of the same replay (`make chaos` runs them long)."""
+restarted, each compared with an uninterrupted run of the same replay; the intake SIGKILLed under a retrying
+sender and the broker stopped under it (`make chaos` runs them long)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from tools.chaos import ChaosOptions, chaos_table, run_chaos
 
 def test_faults_lose_nothing_and_duplicate_nothing(stack: Settings) -> None:
     console = Console(width=160, record=True)
-    options = ChaosOptions(events=3000, kills=2, seed=5, outage=6.0)
+    replayed = ("crash", "two-workers", "scale-out", "broker-restart", "redis-outage")
+    options = ChaosOptions(events=3000, kills=2, seed=5, outage=6.0, scenarios=replayed)
     outcomes = {o.scenario: o for o in run_chaos(stack, options, console)}
     console.print(chaos_table(list(outcomes.values())))
     print(console.export_text())
 
-    assert list(outcomes) == ["crash", "two-workers", "scale-out", "broker-restart", "redis-outage"]
+    assert tuple(outcomes) == replayed
     assert len(outcomes["crash"].faults) == 2
     for o in outcomes.values():
         assert (o.lost, o.duplicated) == (0, 0), o.detail
@@ -28,3 +30,26 @@ def test_faults_lose_nothing_and_duplicate_nothing(stack: Settings) -> None:
         assert o.recovery_seconds
     # The kills did make the pipeline redo work (at-least-once), and the idempotent sinks absorbed it.
     assert outcomes["crash"].redelivered + outcomes["two-workers"].redelivered > 0
+
+
+def test_the_intake_killed_or_without_broker_loses_nothing_and_counts_once(stack: Settings) -> None:
+    console = Console(width=160, record=True)
+    scenarios = ("intake-kill", "intake-broker-down")
+    options = ChaosOptions(kills=2, seed=5, outage=6.0, scenarios=scenarios, intake_records=1200)
+    outcomes = {o.scenario: o for o in run_chaos(stack, options, console)}
+    console.print(chaos_table(list(outcomes.values())))
+    print(console.export_text())
+
+    assert tuple(outcomes) == scenarios
+    for o in outcomes.values():
+        assert (o.lost, o.duplicated) == (0, 0), o.detail
+        assert o.detail["accepted_not_in_kafka"] == 0  # never a 202 for a record Kafka does not have
+        assert o.processed == 1200 and o.dead_lettered == 0
+        # Every copy a retry wrote to Kafka is counted as a duplicate, and nothing else is.
+        assert o.reconciled and o.duplicates == o.redelivered
+        assert o.recovery_seconds and o.callbacks > 0
+    kill, down = outcomes["intake-kill"], outcomes["intake-broker-down"]
+    assert len(kill.faults) == 2 and kill.detail["answers"]["transport"] > 0
+    assert kill.duplicates > 0  # the sender re-sent its checkpoint after each cut: copies, counted once
+    # With the broker stopped the intake said 503 with Retry-After, and took the records once it was back.
+    assert down.detail["answers"]["503"] > 0 and "503 without Retry-After" not in down.detail["answers"]

@@ -9,9 +9,9 @@ import uuid
 from pathlib import Path
 
 from config.settings import Settings
-from tools.bench.intake import _ids_in, _offer, survey_records
+from tools.bench.intake import _offer, survey_records
 from tools.http_sender import as_json
-from tools.intake import spawn_intake, with_tokens
+from tools.intake import ids_in_topic, spawn_intake, with_tokens
 
 
 def test_a_burst_of_concurrent_posts_is_taken_whole_and_once(stack: Settings, tmp_path: Path) -> None:
@@ -39,8 +39,10 @@ def test_a_burst_of_concurrent_posts_is_taken_whole_and_once(stack: Settings, tm
     assert single["statuses"] == {"202": 400}, single["statuses"]
     assert batched["statuses"] == {"202": 20}, batched["statuses"]
     assert single["p50_ms"] > 0
-    in_kafka = _ids_in(stack, run)
-    assert set(in_kafka) == set(single["accepted_ids"]) | set(batched["accepted_ids"]) == {
-        r["response_id"] for r in records
-    }
+    in_kafka = ids_in_topic(stack, run)
+    assert (
+        set(in_kafka)
+        == set(single["accepted_ids"]) | set(batched["accepted_ids"])
+        == {r["response_id"] for r in records}
+    )
     assert set(in_kafka.values()) == {1}

@@ -20,7 +20,7 @@ from config.settings import Settings
 from services.intake import PATHS
 from tools.bench.events import SURVEY
 from tools.http_sender import as_json
-from tools.intake import spawn_intake, with_tokens
+from tools.intake import ids_in_topic, spawn_intake, with_tokens
 from tools.simulate import simulate
 
 CONNECTIONS = 128  # the sender's connection pool: requests beyond it queue in the client, timed
@@ -95,25 +95,6 @@ async def _offer(url: str, token: str, bodies: list[list[dict[str, Any]]], rate:
     }
 
 
-def _ids_in(settings: Settings, topic: str) -> Counter[str]:
-    """How many times each response id is in `topic`, read from its start to its end now."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(**settings.kafka.client_config(), enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        seen: Counter[str] = Counter()
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            for records in consumer.poll(timeout_ms=1000).values():
-                seen.update(SURVEY.decode(r.value)["response_id"] for r in records)
-        return seen
-    finally:
-        consumer.close()
-
-
 async def _plain_producer(settings: Settings, topic: str, records: list[dict[str, Any]]) -> float:
     """Records/s of an aiokafka producer configured as the intake's (acks=all, idempotent, linger 2 ms)."""
     from aiokafka import AIOKafkaProducer
@@ -165,7 +146,7 @@ def intake_load(
     finally:
         intake.stop()
         with_tokens(settings, lambda store: store.forget(run))
-    in_kafka = _ids_in(settings, topic)
+    in_kafka = ids_in_topic(settings, topic)
     accepted = set(single.pop("accepted_ids")) | set(batched.pop("accepted_ids"))
     console.print("bench: a plain Kafka producer, same records...")
     plain = asyncio.run(_plain_producer(settings, plain_topic, records))

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCENARIOS = ("crash", "two-workers", "scale-out", "broker-restart", "redis-outage")
+SCENARIOS = (
+    "crash",
+    "two-workers",
+    "scale-out",
+    "broker-restart",
+    "redis-outage",
+    "intake-kill",
+    "intake-broker-down",
+)
 
 
 class ChaosError(RuntimeError):
@@ -20,3 +28,5 @@ class ChaosOptions:
     resent_share: float = 0.01  # messages that re-send an earlier record (same key and bytes): duplicates
     scenarios: tuple[str, ...] = SCENARIOS
     outage: float = 10.0  # seconds the broker or Redis stays down
+    intake_records: int = 5_000  # records POSTed in each intake scenario
+    intake_rate: float = 200.0  # records/s the intake scenarios' sender offers

@@ -29,7 +29,8 @@ def chaos_table(outcomes: list[Outcome]) -> Table:
         "callbacks",
         "recovery s (median / max)",
         "changelog read s (max)",
-        title="Fault scenarios against an uninterrupted run of the same replay",
+        title="Fault scenarios: the replayed ones against an uninterrupted run of the same replay, "
+        "the intake's (intake-*) against the ids sent",
         title_justify="left",
     )
     for o in outcomes:
