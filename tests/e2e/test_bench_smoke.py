@@ -22,6 +22,9 @@ def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Setting
         rate_seconds=3.0,
         memory_steps=(),
         scale_out=False,
+        intake_rate=100.0,
+        intake_seconds=3.0,
+        intake_batch=10,
         french_reviews=None,
         output=tmp_path,
     )
@@ -36,6 +39,10 @@ def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Setting
     assert latency["events"] == 300 and 0 < latency["mirror_p50_s"] <= latency["mirror_p99_s"]
     assert latency["callbacks"] > 0 and latency["callback_p99_s"] > 0
     assert saved["scorer"]["miroir_per_s"] > 0 and saved["scorer"]["textblob_fr_per_s"] > 0
+    intake = saved["intake"]
+    assert intake["single"]["requests"] == 300 and intake["batched"]["records"] == 300
+    assert intake["accepted"] == 600 and (intake["lost"], intake["duplicated"]) == (0, 0)
+    assert 0 < intake["single"]["p50_ms"] <= intake["single"]["p99_ms"] and intake["plain_producer_per_s"] > 0
 
 
 def test_a_small_eval_compares_with_textblob_on_the_shared_reviews() -> None:

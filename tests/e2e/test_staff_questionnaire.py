@@ -16,7 +16,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from config.settings import Settings
 from infra.topics import ensure_topics
 from tests.e2e.browser import chromium
-from tests.services.conftest import start_intake, with_tokens
+from tools.intake import spawn_intake, with_tokens
 from tools.readout import fetch
 from tools.workers import pilot_workers
 
@@ -44,7 +44,7 @@ def test_a_story_told_on_a_phone_is_thanked_and_counted_on_the_mirror(stack: Set
     ensure_topics(stack, list(env.values()), partitions=2)
     site, name = f"test-e2e-{run}", f"test-e2e-{run}.home_delivery"
     token = with_tokens(stack, lambda store: store.create_staff_link(site, "home_delivery", time.time()))
-    intake = start_intake(tmp_path / "intake.log", **env)
+    intake = spawn_intake(tmp_path / "intake.log", **env)
     try:
         with pilot_workers(stack, Console(quiet=True), env=env) as urls, chromium() as browser:
             before = fetch(urls[0], "/counters/")
@@ -98,7 +98,7 @@ def test_a_story_told_on_a_phone_is_thanked_and_counted_on_the_mirror(stack: Set
 
 
 def test_a_bad_link_opens_a_clear_page_not_a_trace(stack: Settings, tmp_path: Path) -> None:
-    intake = start_intake(tmp_path / "intake.log")
+    intake = spawn_intake(tmp_path / "intake.log")
     try:
         with chromium() as browser:
             browser.set_window_size(*PHONE)

@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from config.settings import Settings
-from tools.intake import RunningIntake, with_tokens
-from tools.intake import spawn_intake as start_intake
+from tools.intake import RunningIntake, spawn_intake, with_tokens
 
 TokenFactory = Callable[[], tuple[str, str]]
 
@@ -47,7 +46,7 @@ def intake(
 ) -> Iterator[RunningIntake]:
     """One real intake for the module, on its own topics, with a small body limit and a low rate
     (1 request/s, bursts of 10: each test has its own token, so its own bucket)."""
-    running = start_intake(
+    running = spawn_intake(
         tmp_path_factory.mktemp("intake") / "intake.log",
         MIROIR_INTAKE_MAX_BODY_BYTES="65536",
         MIROIR_INTAKE_RATE_PER_TOKEN="1",

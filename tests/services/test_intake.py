@@ -19,9 +19,10 @@ from config.settings import Settings
 from schemas import codec_for
 from services.intake import PATHS
 from tests.integration.kafka_io import consume_all
-from tests.services.conftest import RunningIntake, TokenFactory, start_intake
+from tests.services.conftest import TokenFactory
 from tools.demo import DemoOptions
 from tools.http_sender import send_pilot
+from tools.intake import RunningIntake, spawn_intake
 from tools.readout import fetch
 from tools.workers import free_port, pilot_workers
 
@@ -170,7 +171,7 @@ def test_tokens_401_without_403_after_revoke_with_the_cli(intake: RunningIntake,
         revoked = httpx.post(url, json=survey(f"{name}-2"), headers=bearer(token), timeout=30)
         assert revoked.status_code == 403 and revoked.json()["error"]["reason"] == "revoked_token"
     finally:
-        from tests.services.conftest import with_tokens
+        from tools.intake import with_tokens
 
         with_tokens(stack, lambda store: store.forget(name))
 
@@ -198,7 +199,7 @@ def test_over_the_rate_is_429_with_retry_after(intake: RunningIntake, new_token:
 def test_an_unreachable_broker_is_503_with_retry_after(stack: Settings, new_token: TokenFactory, tmp_path: Any) -> None:
     _, token = new_token()
     closed = free_port()  # nothing listens there
-    down = start_intake(tmp_path / "intake.log", MIROIR_KAFKA_BOOTSTRAP_SERVERS=f"localhost:{closed}")
+    down = spawn_intake(tmp_path / "intake.log", MIROIR_KAFKA_BOOTSTRAP_SERVERS=f"localhost:{closed}")
     try:
         started = time.monotonic()
         response = httpx.post(f"{down.url}{PATHS['survey']}", json=survey("down-1"), headers=bearer(token), timeout=60)

@@ -24,8 +24,8 @@ from services.intake.records import Problem
 from services.intake.staff import FORM, PAGE, PROMPTS, STORIES, form, pseudonym, redact_access, staff_items
 from sinks.intake_tokens import StaffLink
 from tests.integration.kafka_io import consume_all
-from tests.services.conftest import RunningIntake, with_tokens
 from tests.services.fakes import GOOD, FakeSender, FakeTokens
+from tools.intake import RunningIntake, with_tokens
 
 TAXONOMY = pipeline_config().taxonomy
 NOW = 1_795_000_000.0
