@@ -28,7 +28,7 @@ def bench(
     memory_steps: str = typer.Option("100000,500000,1000000", help="RSS checkpoints; empty to skip"),
     scale_out: bool = typer.Option(True, help="Also measure two workers in one group"),
     intake_rate: float = typer.Option(
-        500.0, help="Single POSTs/s offered to the intake (batched POSTs at a tenth of it); 0 to skip"
+        500.0, help="Single POSTs/s offered to the intake (batched POSTs carry the same records/s); 0 to skip"
     ),
     intake_seconds: float = typer.Option(60.0, help="How long each intake load runs"),
     intake_batch: int = typer.Option(50, help="Records per batched POST"),

@@ -254,3 +254,12 @@ def simulate(seed: int, start: float, count: int, rate: float, staff_share: floa
             yield Simulated("staff", _staff_story(i, rng, at))
         else:
             yield Simulated("survey", _customer_response(i, rng, at))
+
+
+def survey_responses(count: int, prefix: str, seed: int, start: float, rate: float) -> list[dict[str, Any]]:
+    """`count` survey responses of the synthetic pilot (its staff stories left out), with the ids
+    `<prefix>-0`, `<prefix>-1`…: a run's own, so that what it finds in Kafka is its own."""
+    out: list[dict[str, Any]] = []
+    for event in simulate(seed, start, count, rate, staff_share=0.0):
+        out.append({**event.record, "response_id": f"{prefix}-{len(out)}"})
+    return out

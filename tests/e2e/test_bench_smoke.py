@@ -24,7 +24,7 @@ def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Setting
         scale_out=False,
         intake_rate=100.0,
         intake_seconds=3.0,
-        intake_batch=10,
+        intake_batch=10,  # 10 POSTs/s of 10
         french_reviews=None,
         output=tmp_path,
     )

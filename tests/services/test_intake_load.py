@@ -9,9 +9,10 @@ import uuid
 from pathlib import Path
 
 from config.settings import Settings
-from tools.bench.intake import _offer, survey_records
+from tools.bench.intake import offer
 from tools.http_sender import as_json
 from tools.intake import ids_in_topic, spawn_intake, with_tokens
+from tools.simulate import survey_responses
 
 
 def test_a_burst_of_concurrent_posts_is_taken_whole_and_once(stack: Settings, tmp_path: Path) -> None:
@@ -29,9 +30,9 @@ def test_a_burst_of_concurrent_posts_is_taken_whole_and_once(stack: Settings, tm
     try:
         # 400 single POSTs at once: more in flight than a Redis pool's connections (once 503
         # "Too many connections" for most of them), then 20 batches of 25.
-        records = [as_json(r) for r in survey_records(900, run)]
-        single = asyncio.run(_offer(intake.url, token, [[r] for r in records[:400]], rate=10_000))
-        batched = asyncio.run(_offer(intake.url, token, [records[i : i + 25] for i in range(400, 900, 25)], 200))
+        records = [as_json(r) for r in survey_responses(900, run, seed=7, start=time.time(), rate=1000.0)]
+        single = asyncio.run(offer(intake.url, token, [[r] for r in records[:400]], rate=10_000))
+        batched = asyncio.run(offer(intake.url, token, [records[i : i + 25] for i in range(400, 900, 25)], 200))
     finally:
         intake.stop()
         with_tokens(stack, lambda store: store.forget(run))

@@ -21,7 +21,7 @@ from services.intake import PATHS
 from tools.bench.events import SURVEY
 from tools.http_sender import as_json
 from tools.intake import ids_in_topic, spawn_intake, with_tokens
-from tools.simulate import simulate
+from tools.simulate import survey_responses
 
 CONNECTIONS = 128  # the sender's connection pool: requests beyond it queue in the client, timed
 ANSWER_TIMEOUT = 30.0
@@ -36,17 +36,7 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
     return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99)}
 
 
-def survey_records(count: int, run: str) -> list[dict[str, Any]]:
-    """`count` survey responses of the synthetic pilot, with ids of this run."""
-    out: list[dict[str, Any]] = []
-    for event in simulate(7, time.time(), count * 2, 1000.0, staff_share=0.0):
-        out.append({**event.record, "response_id": f"{run}-{len(out)}"})
-        if len(out) == count:
-            break
-    return out
-
-
-async def _offer(url: str, token: str, bodies: list[list[dict[str, Any]]], rate: float) -> dict[str, Any]:
+async def offer(url: str, token: str, bodies: list[list[dict[str, Any]]], rate: float) -> dict[str, Any]:
     """POST `bodies` at `rate` requests/s; latencies, statuses and the ids Kafka confirmed (202).
 
     aiohttp, not httpx, sends them: at a few hundred requests/s httpx's async pool spent more CPU
@@ -117,7 +107,7 @@ async def _plain_producer(settings: Settings, topic: str, records: list[dict[str
 def intake_load(
     settings: Settings, rate: float, seconds: float, batch: int, log: Path, console: Console
 ) -> dict[str, Any]:
-    """Single POSTs at `rate`/s, then batches of `batch` at `rate`/10 per s, each for `seconds`, to an
+    """Single POSTs at `rate`/s, then batches of `batch` carrying as many records/s, each for `seconds`, to an
     intake of the bench's own (its own topic, limits out of the way); then every id's copies in Kafka."""
     from infra.topics import ensure_topics
 
@@ -125,8 +115,9 @@ def intake_load(
     topic, plain_topic = run, f"{run}-plain"
     ensure_topics(settings, [topic, plain_topic])
     singles = int(rate * seconds)
-    batches = int(rate / 10 * seconds)
-    records = survey_records(singles + batches * batch, run)
+    batch_rate = rate / batch  # the same records/s as the single POSTs
+    batches = int(batch_rate * seconds)
+    records = survey_responses(singles + batches * batch, run, seed=7, start=time.time(), rate=1000.0)
     bodies = [as_json(r) for r in records]
     intake = spawn_intake(
         log,
@@ -137,11 +128,11 @@ def intake_load(
     token = with_tokens(settings, lambda store: store.create(run, time.time()))
     try:
         console.print(f"bench: intake, {rate:.0f} single POSTs/s for {seconds:.0f}s...")
-        single = asyncio.run(_offer(intake.url, token, [[b] for b in bodies[:singles]], rate))
-        console.print(f"bench: intake, {rate / 10:.0f} POSTs/s of {batch} records for {seconds:.0f}s...")
+        single = asyncio.run(offer(intake.url, token, [[b] for b in bodies[:singles]], rate))
+        console.print(f"bench: intake, {batch_rate:g} POSTs/s of {batch} records for {seconds:.0f}s...")
         rest = bodies[singles:]
         batched = asyncio.run(
-            _offer(intake.url, token, [rest[i : i + batch] for i in range(0, len(rest), batch)], rate / 10)
+            offer(intake.url, token, [rest[i : i + batch] for i in range(0, len(rest), batch)], batch_rate)
         )
     finally:
         intake.stop()

@@ -31,7 +31,7 @@ class BenchOptions:
     memory_steps: tuple[int, ...] = (100_000, 500_000, 1_000_000)
     dedupe_ids: int = 100_000  # ids in the measure of memory per remembered id (in process, no stack)
     scale_out: bool = True
-    intake_rate: float = 500.0  # single POSTs/s offered to the intake (batches at a tenth of it); 0 to skip
+    intake_rate: float = 500.0  # single POSTs/s offered to the intake (batched: the same records/s); 0 to skip
     intake_seconds: float = 60.0
     intake_batch: int = 50
     french_reviews: Path | None = None

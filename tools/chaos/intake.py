@@ -31,7 +31,7 @@ from tools.chaos.run import Run
 from tools.chaos.state import settled_state, topic_size
 from tools.http_sender import as_json, post_batch
 from tools.intake import RunningIntake, ids_in_topic, spawn_intake, with_tokens
-from tools.simulate import simulate
+from tools.simulate import survey_responses
 
 BATCH = 20  # records per POST
 SENDER_TRIES = 1_000  # a sender that retries for as long as a fault lasts
@@ -90,15 +90,6 @@ class Sender:
             if self.error is not None or time.monotonic() > deadline:
                 raise ChaosError(f"the sender did not reach {what}: {self.error or 'too slow'}")
             time.sleep(0.05)
-
-
-def pilot_records(run: str, count: int, seed: int) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    for event in simulate(seed, time.time() - count, count * 2, 1.0, staff_share=0.0):
-        records.append({**event.record, "response_id": f"{run}-{len(records)}"})
-        if len(records) == count:
-            break
-    return records
 
 
 def kill_intake(
@@ -180,7 +171,8 @@ def run_intake_scenario(
         MIROIR_INTAKE_SEND_TIMEOUT="3",
     )
     token = with_tokens(settings, lambda store: store.create(app_id, time.time()))
-    records = pilot_records(tag, options.intake_records, options.seed)
+    n = options.intake_records
+    records = survey_responses(n, tag, options.seed, start=time.time() - n, rate=1.0)
     sender = Sender(intake.url, token, records, options.intake_rate)
     console.print(f"chaos: {name}: {len(records):,} records POSTed at {options.intake_rate:.0f}/s to {intake.url}")
     try:

@@ -17,7 +17,9 @@ from tools.chaos.run import Run, scenario_env
 from tools.chaos.state import settled_state, topic_size
 from tools.workers import Worker
 
-FIRST_REDIS_DB = 10
+# The reference and each scenario get a Redis database of their own, from this one on: Redis has
+# 16 (0-15) by default, and 0 is the pilot's.
+FIRST_REDIS_DB = 8
 
 
 def run_scenario(
@@ -68,6 +70,8 @@ def run_chaos(settings: Settings, options: ChaosOptions, console: Console) -> li
     }
     for scenario in set(options.scenarios) & set(restarted):
         _require_own(settings, scenario, *restarted[scenario])
+    if FIRST_REDIS_DB + len(options.scenarios) > 15:
+        raise ChaosError(f"at most {15 - FIRST_REDIS_DB} scenarios in one run (one Redis database each)")
     outcomes = []
     if any(scenario not in INTAKE_FAULTS for scenario in options.scenarios):
         name = f"chaos-{time.strftime('%Y%m%d-%H%M%S')}"
