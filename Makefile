@@ -46,7 +46,7 @@ demo-headless: up ## The demo without a screen: 2,000 events, then a JSON summar
 bench: up ## Benchmarks on the real stack (~10 min), each beside its baseline; JSON in bench/results/
 	$(MIROIR) bench
 
-chaos: up ## Fault scenarios (~15 min): SIGKILLs, a lost worker, broker restart, Redis outage; prints the table
+chaos: up ## Fault scenarios (~20 min): SIGKILLs, a lost worker, broker restart, Redis outage, the intake killed and without broker; prints the table
 	$(MIROIR) chaos
 
 eval: setup ## How right the analysis is on ../shared/data, beside plain TextBlob
