@@ -1,8 +1,10 @@
 """Every knob of Miroir, in one typed place.
 
 One settings class per external system (Kafka, Redis, Grafana), plus the
-pipeline's own and the local stack's. Each reads `MIROIR_*` environment
-variables; every default works on the local stack (`miroir stack up`).
+pipeline's own, the local stack's and each HTTP service's (intake, managers).
+Each reads `MIROIR_*` environment variables; every default works on the local
+stack (`miroir stack up`). Long on purpose: every knob in one file, one class
+per system, is the point (README, "Configuration").
 """
 
 from __future__ import annotations
@@ -254,6 +256,47 @@ class IntakeSettings(BaseSettings):
         return parse_duration(value)
 
 
+class ManagersSettings(BaseSettings):
+    """The managers' app: accounts, sign-in and the callbacks' JSON API (`miroir managers serve`)."""
+
+    model_config = SettingsConfigDict(env_prefix="MIROIR_MANAGERS_", extra="ignore")
+
+    host: str = "localhost"
+    port: int = Field(default=8090, ge=1, le=65535)
+    # Where people and the CLI reach it when that is not host:port (behind a proxy, over TLS).
+    public_url: str | None = None
+    # Regions and their sites (a regional lead sees their region's); the shipped file has the demo's.
+    sites_file: Path = Path(__file__).resolve().parent / "sites.yaml"
+    # True behind TLS: the session cookie is then Secure (and named __Host-…).
+    secure_cookies: bool = False
+    # Signs the sign-in form's CSRF token. Unset: a random key per process, so a form shown by one
+    # process and posted to another is refused: set it when more than one process serves.
+    session_secret: SecretStr | None = None
+    # A session ends after this long unused, and after `session_max` whatever its use.
+    session_idle: float = 2 * 3600.0
+    session_max: float = 12 * 3600.0
+    # `signin_max_failures` wrong passwords for one name within `signin_window` lock its sign-in
+    # for `signin_lock` (the right password included): 429 with Retry-After.
+    signin_max_failures: int = Field(default=5, ge=1)
+    signin_window: float = 15 * 60.0
+    signin_lock: float = 15 * 60.0
+    # How long a resolve waits for Kafka to take its CallbackOutcome before it answers 503.
+    send_timeout: float = 10.0
+
+    @property
+    def url(self) -> str:
+        """Where clients reach it."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @field_validator("session_idle", "session_max", "signin_window", "signin_lock", "send_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: str | float) -> float:
+        return parse_duration(value)
+
+
 class Settings:
     """All settings, read once from the environment."""
 
@@ -280,6 +323,10 @@ class Settings:
     @cached_property
     def intake(self) -> IntakeSettings:
         return IntakeSettings()
+
+    @cached_property
+    def managers(self) -> ManagersSettings:
+        return ManagersSettings()
 
 
 settings = Settings()

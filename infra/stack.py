@@ -1,11 +1,11 @@
-"""The local stack without Docker: Apache Kafka (KRaft, one node), Redis and the intake.
+"""The local stack without Docker: Apache Kafka (KRaft, one node), Redis, the intake and the managers' app.
 
 `up` resolves the pinned broker jars with Maven (once), formats the KRaft
 storage (once), starts `kafka.Kafka` and `redis-server` as their own process
 groups, waits until each answers, creates the topics, then starts the HTTP
-intake (`miroir intake serve`) and waits until its /healthz says 200. `down`
-stops only the processes whose pid files `up` wrote. Everything lives under the
-run folder (`MIROIR_RUN_DIR`, default `.run/`).
+services (`miroir intake serve`, `miroir managers serve`) and waits until each
+/healthz says 200. `down` stops only the processes whose pid files `up` wrote.
+Everything lives under the run folder (`MIROIR_RUN_DIR`, default `.run/`).
 """
 
 from __future__ import annotations
@@ -90,18 +90,50 @@ def start_redis(settings: Settings, paths: Paths, echo: Echo) -> None:
     echo("redis: answering")
 
 
-# ---------------------------------------------------------------- the intake
-
-INTAKE_MARKER = "miroir.cli intake serve"
-INTAKE_SERVICE = "miroir-intake"  # what its /healthz calls itself
+# ---------------------------------------------------------------- the HTTP services
 
 
-def _intake_health(settings: Settings) -> tuple[int, dict[str, object]] | None:
-    """The intake's /healthz status and body, or None when nothing (or not JSON) answers."""
+@dataclass(frozen=True)
+class HttpService:
+    """One of the stack's HTTP services: `miroir <name> serve`, its own process, answering /healthz."""
+
+    name: str  # also its pid and log files' name
+    service: str  # what its /healthz calls itself
+    url: str
+    port: int
+    port_variable: str
+    ready: str  # what `up` says once it answers
+
+    @property
+    def marker(self) -> str:
+        return f"miroir.cli {self.name} serve"
+
+
+def intake_service(settings: Settings) -> HttpService:
+    url = settings.intake.url
+    return HttpService(
+        "intake",
+        "miroir-intake",
+        url,
+        settings.intake.port,
+        "MIROIR_INTAKE_PORT",
+        f"{url}/v1/ (API docs at {url}/docs)",
+    )
+
+
+def managers_service(settings: Settings) -> HttpService:
+    url = settings.managers.url
+    return HttpService(
+        "managers", "miroir-managers", url, settings.managers.port, "MIROIR_MANAGERS_PORT", f"{url}/signin"
+    )
+
+
+def _health(service: HttpService) -> tuple[int, dict[str, object]] | None:
+    """The service's /healthz status and body, or None when nothing (or not JSON) answers."""
     try:
-        with urllib.request.urlopen(f"{settings.intake.url}/healthz", timeout=3) as response:
+        with urllib.request.urlopen(f"{service.url}/healthz", timeout=3) as response:
             return response.status, json.load(response)
-    except urllib.error.HTTPError as error:  # a 503 still comes from an intake
+    except urllib.error.HTTPError as error:  # a 503 still comes from the service
         try:
             return error.code, json.load(error)
         except ValueError:
@@ -110,51 +142,65 @@ def _intake_health(settings: Settings) -> tuple[int, dict[str, object]] | None:
         return None
 
 
-def intake_healthy(settings: Settings) -> bool:
-    """The intake's /healthz says 200: it reaches Kafka (with the input topics) and Redis."""
-    health = _intake_health(settings)
+def healthy(service: HttpService) -> bool:
+    """Its /healthz says 200: it reaches Kafka and Redis."""
+    health = _health(service)
     return health is not None and health[0] == 200
 
 
-def intake_answers(settings: Settings) -> bool:
-    """An intake answers on its port (healthy or not: Kafka's and Redis's own rows say why not)."""
-    health = _intake_health(settings)
-    return health is not None and health[1].get("service") == INTAKE_SERVICE
+def answers(service: HttpService) -> bool:
+    """It answers on its port (healthy or not: Kafka's and Redis's own rows say why not)."""
+    health = _health(service)
+    return health is not None and health[1].get("service") == service.service
 
 
-def _intake_env(settings: Settings) -> dict[str, str]:
-    """This environment, with the path settings made absolute (the intake runs from the run folder)."""
+def _service_env(settings: Settings) -> dict[str, str]:
+    """This environment, with the path settings made absolute (the services run from the run folder)."""
     env = dict(os.environ)
     for name, path in (
         ("MIROIR_THRESHOLDS_FILE", settings.pipeline.thresholds_file),
         ("MIROIR_KAFKA_SSL_CAFILE", settings.kafka.ssl_cafile),
+        ("MIROIR_MANAGERS_SITES_FILE", settings.managers.sites_file),
     ):
         if path is not None:
             env[name] = str(path.resolve())
     return env
 
 
-def start_intake(settings: Settings, paths: Paths, echo: Echo) -> None:
-    url, port = settings.intake.url, settings.intake.port
-    if running_pid(paths, "intake", INTAKE_MARKER):
-        echo(f"intake: already running at {url}")
+def start_service(settings: Settings, paths: Paths, echo: Echo, service: HttpService) -> None:
+    name, url, port = service.name, service.url, service.port
+    if running_pid(paths, name, service.marker):
+        echo(f"{name}: already running at {url}")
         return
     if port_answers(port):
-        if intake_answers(settings):
-            echo(f"intake: already answering at {url} (not started by miroir)")
+        if answers(service):
+            echo(f"{name}: already answering at {url} (not started by miroir)")
             return
         raise StackError(
             f"port {port} is already in use by a process miroir did not start. "
-            "Stop it, or choose another port: MIROIR_INTAKE_PORT=PORT."
+            f"Stop it, or choose another port: {service.port_variable}=PORT."
         )
-    pid = spawn(paths, "intake", [sys.executable, "-m", "miroir.cli", "intake", "serve"], env=_intake_env(settings))
-    echo(f"intake: starting `miroir intake serve` (pid {pid}) on port {port}")
-    wait_until(lambda: intake_healthy(settings), 60, "The intake", paths.logfile("intake"), pid)
-    echo(f"intake: answering at {url}/v1/ (API docs at {url}/docs)")
+    argv = [sys.executable, "-m", "miroir.cli", name, "serve"]
+    pid = spawn(paths, name, argv, env=_service_env(settings))
+    echo(f"{name}: starting `miroir {name} serve` (pid {pid}) on port {port}")
+    wait_until(lambda: healthy(service), 60, f"The {name} service", paths.logfile(name), pid)
+    echo(f"{name}: answering at {service.ready}")
+
+
+def start_intake(settings: Settings, paths: Paths, echo: Echo) -> None:
+    start_service(settings, paths, echo, intake_service(settings))
+
+
+def start_managers(settings: Settings, paths: Paths, echo: Echo) -> None:
+    start_service(settings, paths, echo, managers_service(settings))
 
 
 def stop_intake(settings: Settings, echo: Echo = print) -> None:
-    stop(Paths(settings), "intake", INTAKE_MARKER, echo)
+    stop(Paths(settings), "intake", intake_service(settings).marker, echo)
+
+
+def stop_managers(settings: Settings, echo: Echo = print) -> None:
+    stop(Paths(settings), "managers", managers_service(settings).marker, echo)
 
 
 # ---------------------------------------------------------------- the stack
@@ -172,10 +218,12 @@ def up(settings: Settings, echo: Echo = print) -> None:
     if created:
         echo(f"topics: created {', '.join(created)}")
     start_intake(settings, paths, echo)
+    start_managers(settings, paths, echo)
     echo(f"stack up in {time.monotonic() - started:.1f}s (logs in {paths.logs})")
 
 
 def down(settings: Settings, echo: Echo = print) -> None:
+    stop_managers(settings, echo)
     stop_intake(settings, echo)
     stop_redis(settings, echo)
     stop_kafka(settings, echo)
@@ -197,10 +245,10 @@ def status(settings: Settings) -> list[ServiceStatus]:
         ServiceStatus(
             "redis", settings.redis.port, running_pid(paths, "redis", "redis-server"), redis_answers(settings)
         ),
-        ServiceStatus(
-            "intake",
-            settings.intake.port,
-            running_pid(paths, "intake", INTAKE_MARKER),
-            intake_answers(settings),
+        *(
+            ServiceStatus(
+                service.name, service.port, running_pid(paths, service.name, service.marker), answers(service)
+            )
+            for service in (intake_service(settings), managers_service(settings))
         ),
     ]

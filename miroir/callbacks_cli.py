@@ -1,51 +1,75 @@
-"""`miroir callbacks`: managers list, claim, resolve and look at callbacks."""
+"""`miroir callbacks`: managers list, claim, resolve and look at callbacks, through the managers' app.
+
+Every command authenticates with the user's personal API token (MIROIR_API_TOKEN or --token) and
+obeys the same rules as the app: a user sees and acts only on their sites, and every action is
+audited with who, when and from where (services/managers/).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
+from urllib.parse import quote
 
+import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from config.settings import settings
-from sinks.callback_queue import CallbackError, CallbackQueue
 
-T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
-callbacks_app = typer.Typer(help="The managers' callback queue (Redis).", no_args_is_help=True)
+callbacks_app = typer.Typer(
+    help="The managers' callback queue, through the managers' app (a personal API token: MIROIR_API_TOKEN).",
+    epilog="A token: `miroir users token create --name YOU` (an admin runs it). README: Callbacks.",
+    no_args_is_help=True,
+)
 OUTCOMES = ("reached", "no_answer", "resolved", "refused")
-MANAGER = typer.Option(..., "--manager", "-m", envvar="MIROIR_MANAGER", help="Who you are (recorded)")
+TOKEN = typer.Option(
+    "", "--token", envvar="MIROIR_API_TOKEN", show_default=False, help="Your personal API token (prefer the env var)"
+)
+URL = typer.Option(
+    None,
+    "--url",
+    envvar="MIROIR_MANAGERS_PUBLIC_URL",
+    help="The managers' app (default: this machine's, on MIROIR_MANAGERS_PORT)",
+)
+REFUSED = {
+    401: "not authenticated",
+    403: "refused",
+    404: "not found",
+    409: "conflict",
+    422: "invalid",
+    503: "unavailable",
+}
 
 
-def _run(action: Callable[[CallbackQueue], Awaitable[T]]) -> T:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    from processors.config import pipeline_config
-
-    async def go() -> T:
-        queue = CallbackQueue.from_url(settings.redis.dsn, pipeline_config().taxonomy.callbacks.quiet_days)
-        try:
-            return await action(queue)
-        finally:
-            await queue.close()
-
+def _api(method: str, path: str, token: str, url: str | None, **request: Any) -> Any:
+    """The app's JSON answer; a refusal or an unreachable app is a clear error and exit code 1."""
+    base = (url or settings.managers.url).rstrip("/")
+    if not token:
+        err.print("[bold red]error:[/] no token: set MIROIR_API_TOKEN (an admin makes one: miroir users token create)")
+        raise typer.Exit(2)
     try:
-        return asyncio.run(go())
-    except RedisConnectionError as error:
+        response = httpx.request(
+            method, base + path, headers={"Authorization": f"Bearer {token}"}, timeout=30, **request
+        )
+    except httpx.TransportError as error:
         err.print(
-            f"[bold red]error:[/] cannot reach Redis at {settings.redis.host}:{settings.redis.port} "
-            f"({error}); is the stack up (`miroir stack up`)?"
+            f"[bold red]error:[/] cannot reach the managers' app at {base} ({error}); is it up (`miroir stack up`)?"
         )
         raise typer.Exit(1) from None
-    except CallbackError as error:
-        err.print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(1) from None
+    if response.status_code >= 400:
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:500]
+        what = REFUSED.get(response.status_code, f"HTTP {response.status_code}")
+        err.print(f"[bold red]error ({what}):[/] {escape(message)}", soft_wrap=True)
+        raise typer.Exit(1)
+    return response.json()
 
 
 def _when(seconds: str | float | None) -> str:
@@ -54,7 +78,7 @@ def _when(seconds: str | float | None) -> str:
     return datetime.fromtimestamp(float(seconds), tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _show(callback: dict[str, Any], with_contact: bool) -> None:
+def _show(callback: dict[str, Any]) -> None:
     table = Table(show_header=False, title=callback["callback_id"], title_justify="left")
     rows = [
         ("status", callback["status"]),
@@ -67,7 +91,7 @@ def _show(callback: dict[str, Any], with_contact: bool) -> None:
         ("due", _when(callback["due_at"])),
         ("claimed by", callback.get("claimed_by", "-")),
     ]
-    if with_contact:
+    if callback.get("contact_shown"):
         rows += [
             (f"contact {k}", callback[f"contact_{k}"])
             for k in ("name", "phone", "email")
@@ -76,36 +100,36 @@ def _show(callback: dict[str, Any], with_contact: bool) -> None:
     else:
         rows.append(("contact", "(shown to the manager who claimed it)"))
     for name, value in rows:
-        table.add_row(name, str(value))
+        table.add_row(name, escape(str(value)))
     console.print(table)
     for event in callback.get("history", []):
         extra = {k: v for k, v in event.items() if k not in ("at", "action", "by")}
-        console.print(f"  {_when(event['at'])}  {event['action']:<10} by {event['by']}  {extra or ''}")
+        console.print(f"  {_when(event['at'])}  {event['action']:<10} by {event['by']}  {escape(str(extra or ''))}")
+    for entry in callback.get("audit", []):
+        console.print(f"  audit {_when(entry['at'])}  {entry['action']:<10} by {entry['by']} from {entry['from']}")
 
 
 @callbacks_app.command("list")
 def list_callbacks(
-    site: str = typer.Option(..., help="The site whose callbacks to list"),
+    site: str | None = typer.Option(None, help="One site (default: every site you see)"),
     overdue: bool = typer.Option(False, "--overdue", help="Only unresolved ones past their due time"),
     escalated: bool = typer.Option(False, "--escalated", help="Only escalated ones"),
-    everything: bool = typer.Option(False, "--all", help="Include resolved ones"),
+    everything: bool = typer.Option(False, "--all", help="The latest ones, resolved included"),
+    limit: int = typer.Option(100, help="At most this many per site"),
+    token: str = TOKEN,
+    url: str | None = URL,
 ) -> None:
-    """The site's callbacks, oldest first (no contact details)."""
-    now = time.time()
-    rows = _run(lambda queue: queue.listing(site, now))
-    rows = [
-        r
-        for r in rows
-        if (everything or r["status"] != "resolved")
-        and (not overdue or r["overdue"])
-        and (not escalated or r["escalated"])
-    ]
-    table = Table("id", "priority", "status", "created", "due", "claimed by", "journey / step", "score")
+    """Your sites' unresolved callbacks (or one site's), due first, without contact details."""
+    query: dict[str, str | int] = {"state": "all" if everything else "open", "limit": limit}
+    found = _api("GET", "/v1/callbacks", token, url, params={**query, **({"site": site} if site else {})})
+    rows = [r for r in found["callbacks"] if (not overdue or r["overdue"]) and (not escalated or r["escalated"])]
+    table = Table("id", "site", "priority", "status", "created", "due", "claimed by", "journey / step", "score")
     for r in rows:
         due = f"[red]{_when(r['due_at'])} overdue[/]" if r["overdue"] else _when(r["due_at"])
         status = r["status"] + (" ⚠ escalated" if r["escalated"] else "")
         table.add_row(
             r["callback_id"],
+            r["site"],
             r["priority"],
             status,
             _when(r["created_at"]),
@@ -115,54 +139,48 @@ def list_callbacks(
             f"{r['score']} {r['score_scale']}",
         )
     console.print(table)
-    console.print(f"{len(rows)} callbacks")
+    more = {s: n for s, n in found["total"].items() if n > limit}
+    console.print(f"{len(rows)} callbacks" + (f"; only {limit} per site of {more} (--limit)" if more else ""))
 
 
 @callbacks_app.command("claim")
-def claim(site: str = typer.Option(..., help="Your site"), manager: str = MANAGER) -> None:
+def claim(site: str = typer.Option(..., help="One of your sites"), token: str = TOKEN, url: str | None = URL) -> None:
     """Take the oldest unclaimed callback of the site; shows how to reach the customer."""
-    callback = _run(lambda queue: queue.claim(site, manager, time.time()))
+    callback = _api("POST", f"/v1/sites/{quote(site, safe='')}/claim", token, url)["callback"]
     if callback is None:
         console.print(f"no unclaimed callback at {site}")
         return
-    _show(callback, with_contact=True)
+    _show(callback)
 
 
 @callbacks_app.command("resolve")
 def resolve(
     callback_id: str = typer.Argument(..., help="The callback's id (cb-...)"),
     outcome: str = typer.Option(..., help="reached, no_answer, resolved or refused"),
-    note: str = typer.Option("", help="What was said or done"),
-    manager: str = MANAGER,
+    note: str = typer.Option(..., help="What was said or done (required)"),
+    token: str = TOKEN,
+    url: str | None = URL,
 ) -> None:
-    """Record the outcome of a callback; the outcome goes to Kafka (callback-outcomes)."""
-    from schemas import codec_for
-    from tools.producer import RecordProducer
-
+    """Record the outcome of a callback; the app publishes it to Kafka (callback-outcomes)."""
     if outcome not in OUTCOMES:
         err.print(f"[bold red]error:[/] --outcome {outcome!r}: expected one of {', '.join(OUTCOMES)}")
-        raise typer.Exit(1)
-    record = _run(lambda queue: queue.resolve(callback_id, outcome, note or None, manager, time.time()))
-    with RecordProducer(settings) as producer:
-        producer.send_record(producer.topics.callback_outcomes, record["site"], record, codec_for("CallbackOutcome"))
-    sla = "within" if record["within_sla"] else "[red]after[/]"
+        raise typer.Exit(2)
+    body = {"outcome": outcome, "note": note}
+    done = _api("POST", f"/v1/callbacks/{quote(callback_id, safe='')}/resolve", token, url, json=body)
+    sla = "within" if done["within_sla"] else "[red]after[/]"
     console.print(f"{callback_id}: {outcome}, {sla} its due time; outcome published")
 
 
 @callbacks_app.command("show")
-def show(
-    callback_id: str = typer.Argument(...),
-    manager: str = typer.Option("", "--manager", "-m", envvar="MIROIR_MANAGER"),
-) -> None:
-    """A callback and its history (contact details only for the manager who claimed it)."""
-    callback = _run(lambda queue: queue.get(callback_id))
-    _show(callback, with_contact=bool(manager) and callback.get("claimed_by") == manager)
+def show(callback_id: str = typer.Argument(...), token: str = TOKEN, url: str | None = URL) -> None:
+    """A callback, its history and its audit (contact details only for the manager who claimed it)."""
+    _show(_api("GET", f"/v1/callbacks/{quote(callback_id, safe='')}", token, url))
 
 
 @callbacks_app.command("escalations")
-def escalations(site: str = typer.Option(...)) -> None:
+def escalations(site: str = typer.Option(...), token: str = TOKEN, url: str | None = URL) -> None:
     """Callbacks escalated to the site's escalation group (overdue and unresolved)."""
-    rows = _run(lambda queue: queue.escalations(site))
+    rows = _api("GET", f"/v1/sites/{quote(site, safe='')}/escalations", token, url)["escalations"]
     table = Table("callback", "claimed by", "was due")
     for row in rows:
         table.add_row(row["callback_id"], row.get("claimed_by") or "-", _when(row["due_at"]))

@@ -21,16 +21,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 stack_app = typer.Typer(
-    help="The local stack: Apache Kafka (KRaft), Redis and the HTTP intake, no Docker.", no_args_is_help=True
+    help="The local stack: Apache Kafka (KRaft), Redis, the HTTP intake and the managers' app, no Docker.",
+    no_args_is_help=True,
 )
 app.add_typer(stack_app, name="stack")
 from miroir.callbacks_cli import callbacks_app  # noqa: E402
 from miroir.intake_cli import intake_app  # noqa: E402
+from miroir.managers_cli import managers_app  # noqa: E402
 from miroir.measure_cli import measure  # noqa: E402
 from miroir.schemas_cli import show_schemas  # noqa: E402
+from miroir.users_cli import users_app  # noqa: E402
 
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(intake_app, name="intake")
+app.add_typer(managers_app, name="managers")
+app.add_typer(users_app, name="users")
 app.command("schemas")(show_schemas)
 mirror_app = typer.Typer(help="Read the mirror.", no_args_is_help=True)
 app.add_typer(mirror_app, name="mirror")
@@ -45,7 +50,7 @@ def _fail(message: str) -> None:
 
 @stack_app.command("up")
 def stack_up() -> None:
-    """Start Kafka and Redis, create the topics, then start the intake (idempotent)."""
+    """Start Kafka and Redis, create the topics, then start the intake and the managers' app (idempotent)."""
     from infra.processes import StackError
     from infra.stack import up
 
@@ -70,7 +75,7 @@ def stack_fetch() -> None:
 
 @stack_app.command("down")
 def stack_down() -> None:
-    """Stop what `stack up` started (by pid): the intake, Redis, Kafka; nothing else."""
+    """Stop what `stack up` started (by pid): the managers' app, the intake, Redis, Kafka; nothing else."""
     from infra.stack import down
 
     down(settings, echo=console.print)

@@ -9,6 +9,9 @@ Layout (all keys under `miroir:`):
 - `cb:customer:<ref>` hash: the customer's open callback and last closing time;
 - `cb:due` sorted set: unresolved callbacks by due time; `cb:sites` set.
 
+Long on purpose: this module owns the queue's key layout, so every read and write of those keys
+lives here (tests/test_layout.py holds other modules to it).
+
 Admission is idempotent (a callback id is admitted once) and follows
 `processors.callbacks.admission`, batch by batch in one optimistic
 transaction (WATCH + MULTI), so two workers never admit two callbacks
@@ -76,6 +79,26 @@ def _flatten(request: dict[str, Any]) -> dict[str, str]:
     fields["due_at"] = epoch(request["due_at"])
     fields.update({f"contact_{k}": contact.get(k) for k in ("name", "email", "phone")})
     return {k: str(v) for k, v in fields.items() if v is not None}
+
+
+def _outcome(request: dict[str, Any], manager: str, outcome: str, note: str | None, now: float) -> dict[str, Any]:
+    """The CallbackOutcome record of `request` resolved at `now`."""
+    due = float(request["due_at"])
+    return {
+        "callback_id": request["callback_id"],
+        "response_id": request["response_id"],
+        "site": request["site"],
+        "journey_id": request["journey_id"],
+        "step_id": request.get("step_id"),
+        "manager": manager,
+        "outcome": outcome,
+        "note": note,
+        "created_at": from_epoch(float(request["created_at"])),
+        "claimed_at": from_epoch(float(request["claimed_at"])) if request.get("claimed_at") else None,
+        "resolved_at": from_epoch(now),
+        "due_at": from_epoch(due),
+        "within_sla": within_sla(now, due),
+    }
 
 
 class CallbackQueue:
@@ -183,9 +206,13 @@ class CallbackQueue:
         return await self.get(callback)
 
     async def resolve(self, callback: str, outcome: str, note: str | None, manager: str, now: float) -> dict[str, Any]:
-        """Close a callback; returns the CallbackOutcome record to publish."""
+        """Close a callback; returns the CallbackOutcome record to publish. The same manager resolving
+        it again with the same outcome gets the same record back (nothing changes): so whoever could
+        not publish it (Kafka away) publishes it by trying again."""
         request = await self.get(callback)
         if request["status"] == "resolved":
+            if (request.get("resolved_by"), request.get("outcome")) == (manager, outcome):
+                return _outcome(request, manager, outcome, request.get("note") or None, float(request["resolved_at"]))
             raise CallbackError(f"{callback} was already resolved by {request.get('resolved_by')}")
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(
@@ -206,22 +233,7 @@ class CallbackQueue:
                 pipe.xack(site_stream(request["site"]), GROUP, request["entry_id"])
             await self._history(pipe, callback, "resolved", manager, now, outcome=outcome)
             await pipe.execute()
-        due = float(request["due_at"])
-        return {
-            "callback_id": callback,
-            "response_id": request["response_id"],
-            "site": request["site"],
-            "journey_id": request["journey_id"],
-            "step_id": request.get("step_id"),
-            "manager": manager,
-            "outcome": outcome,
-            "note": note,
-            "created_at": from_epoch(float(request["created_at"])),
-            "claimed_at": from_epoch(float(request["claimed_at"])) if request.get("claimed_at") else None,
-            "resolved_at": from_epoch(now),
-            "due_at": from_epoch(due),
-            "within_sla": within_sla(now, due),
-        }
+        return _outcome(request, manager, outcome, note, now)
 
     async def get(self, callback: str) -> dict[str, Any]:
         fields = await self.client.hgetall(callback_key(callback))
@@ -230,12 +242,37 @@ class CallbackQueue:
         history = [json.loads(h) for h in await self.client.lrange(history_key(callback), 0, -1)]
         return {**fields, "history": history}
 
-    async def listing(self, site: str, now: float) -> list[dict[str, Any]]:
-        """The site's callbacks, oldest first, with `overdue` and `escalated` flags (no contact details)."""
-        entries = await self.client.xrange(site_stream(site))
+    async def listing(self, site: str, now: float, limit: int | None = None) -> list[dict[str, Any]]:
+        """The site's callbacks (the newest `limit` when given), oldest first, with `overdue` and
+        `escalated` flags (no contact details)."""
+        if limit is None:
+            entries = await self.client.xrange(site_stream(site))
+        else:
+            entries = list(reversed(await self.client.xrevrange(site_stream(site), count=limit)))
+        return await self._rows([fields["callback_id"] for _, fields in entries], now)
+
+    async def size(self, site: str) -> int:
+        """How many callbacks the site ever had."""
+        return int(await self.client.xlen(site_stream(site)))
+
+    async def unresolved(self, site: str, now: float, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """How many of the site's callbacks are unresolved, and the `limit` due first (as `listing`)."""
+        keys = [f"{DUE}:{k}" for k in await self.client.smembers(SITE_STEPS) if k.startswith(f"{site}|")]
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zcard(key)
+                pipe.zrange(key, 0, limit - 1, withscores=True)
+            found = await pipe.execute()
+        due_first = sorted((due, c) for scored in found[1::2] for c, due in scored)[:limit]
+        return sum(found[0::2]), await self._rows([c for _, c in due_first], now)
+
+    async def _rows(self, callbacks: list[str], now: float) -> list[dict[str, Any]]:
+        async with self.client.pipeline(transaction=False) as pipe:  # one round trip, not one per callback
+            for callback in callbacks:
+                pipe.hgetall(callback_key(callback))
+            found = await pipe.execute()
         out = []
-        for _, fields in entries:
-            request = await self.client.hgetall(callback_key(fields["callback_id"]))
+        for request in found:
             if not request:
                 continue
             public = {k: v for k, v in request.items() if not k.startswith("contact_")}
@@ -266,6 +303,10 @@ class CallbackQueue:
                 await pipe.execute()
             escalated.append(callback)
         return escalated
+
+    async def sites(self) -> set[str]:
+        """Every site that ever had a callback."""
+        return set(await self.client.smembers(SITES))
 
     async def sites_of(self, callbacks: list[str]) -> list[str]:
         return [await self.client.hget(callback_key(c), "site") for c in callbacks]

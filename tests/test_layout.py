@@ -158,6 +158,17 @@ def test_redis_keys_are_spelled_only_by_the_callback_queue() -> None:
     assert misplaced == [], "use the key functions of sinks/callback_queue.py"
 
 
+ACCOUNTS_KEY = re.compile(r"^accounts:")
+
+
+def test_the_accounts_keys_are_spelled_only_by_the_accounts_store() -> None:
+    """The managers' accounts, sessions and tokens live under `miroir:accounts:` (sinks/accounts.py owns
+    the namespace; sinks/credentials.py builds its keys from it)."""
+    owner = ROOT / "sinks" / "accounts.py"
+    misplaced = _misplaced((*PROJECT, "tests"), owner, ACCOUNTS_KEY)
+    assert misplaced == [], "use sinks.accounts.NAMESPACE"
+
+
 def test_mirror_types_are_named_only_by_their_table() -> None:
     owner = ROOT / "processors" / "mirror_types.py"
     misplaced = _misplaced(PROJECT, owner, TYPE_WORDS)

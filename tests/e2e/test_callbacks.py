@@ -18,9 +18,11 @@ from typer.testing import CliRunner
 
 from config.settings import Settings
 from miroir.cli import app as cli
+from processors.access import User
 from schemas import codec_for
 from sinks.callback_queue import site_stream
 from tests.integration.kafka_io import consume_all
+from tools.managers import spawn_managers, with_accounts
 from tools.producer import RecordProducer
 from tools.readout import fetch
 from tools.workers import pilot_worker
@@ -69,8 +71,20 @@ def produce(stack: Settings, records: list[dict[str, Any]]) -> None:
             producer.send("survey", record)
 
 
+def manager_of(stack: Settings, site: str) -> tuple[str, str]:
+    """A new manager of `site` and their personal API token: (name, token)."""
+    name = f"m.dupont-{uuid.uuid4().hex[:6]}"
+    user = User(name, "m.dupont@example.org", "manager", frozenset({site}))
+
+    async def add(accounts: Any, credentials: Any) -> str:
+        await accounts.add_user(user, "a long enough password", time.time())
+        return str(await credentials.create_token(name, "cli", time.time()))
+
+    return name, with_accounts(stack, add)
+
+
 def test_one_callback_per_dissatisfied_response_even_on_replay_then_the_loop_closes(
-    stack: Settings, monkeypatch: pytest.MonkeyPatch
+    stack: Settings, tmp_path: Path
 ) -> None:
     site = f"site-{uuid.uuid4().hex[:8]}"
     responses = dissatisfied(site, 3)
@@ -90,20 +104,25 @@ def test_one_callback_per_dissatisfied_response_even_on_replay_then_the_loop_clo
         time.sleep(4)
         assert sorted(stream_ids(stack.redis.dsn, site)) == sorted(expected)
 
-        runner = CliRunner()
-        monkeypatch.setenv("MIROIR_MANAGER", "m.dupont")
-        claimed = runner.invoke(cli, ["callbacks", "claim", "--site", site])
-        assert claimed.exit_code == 0 and "+33611111111" in claimed.output
-        first = expected[0] if expected[0] in claimed.output else next(e for e in expected if e in claimed.output)
-        resolved = runner.invoke(cli, ["callbacks", "resolve", first, "--outcome", "reached", "--note", "rappel"])
-        assert resolved.exit_code == 0, resolved.output
+        # The manager's CLI goes through the managers' app with their personal token.
+        manager, token = manager_of(stack, site)
+        managers = spawn_managers(tmp_path / "managers.log")
+        runner = CliRunner(env={"MIROIR_API_TOKEN": token, "MIROIR_MANAGERS_PUBLIC_URL": managers.url})
+        try:
+            claimed = runner.invoke(cli, ["callbacks", "claim", "--site", site])
+            assert claimed.exit_code == 0 and "+33611111111" in claimed.output, claimed.output
+            first = expected[0] if expected[0] in claimed.output else next(e for e in expected if e in claimed.output)
+            resolved = runner.invoke(cli, ["callbacks", "resolve", first, "--outcome", "reached", "--note", "rappel"])
+            assert resolved.exit_code == 0, resolved.output
+        finally:
+            managers.stop()
 
         outcomes = [
             codec_for("CallbackOutcome").decode(m.value)
             for m in consume_all(stack, stack.pipeline.topics.callback_outcomes)
         ]
         ours = [o for o in outcomes if o["callback_id"] == first]
-        assert len(ours) == 1 and ours[0]["manager"] == "m.dupont" and ours[0]["within_sla"]
+        assert len(ours) == 1 and ours[0]["manager"] == manager and ours[0]["within_sla"]
 
         def figures() -> dict[str, Any] | None:
             found = fetch(url, "/mirror/")["callbacks"]["by_site_step"].get(f"{site}|delivery")

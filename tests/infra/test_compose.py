@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from config.settings import GrafanaSettings, IntakeSettings, KafkaSettings, PipelineSettings, RedisSettings
+from config.settings import (
+    GrafanaSettings,
+    IntakeSettings,
+    KafkaSettings,
+    ManagersSettings,
+    PipelineSettings,
+    RedisSettings,
+)
 from infra.broker import KAFKA_VERSION
 
 ROOT = Path(__file__).parents[2]
@@ -23,7 +31,7 @@ def _published(service: dict[str, Any]) -> dict[int, int]:
 
 
 def test_the_stack_has_every_service() -> None:
-    assert set(_compose()["services"]) == {"kafka", "redis", "worker", "intake", "prometheus", "grafana"}
+    assert set(_compose()["services"]) == {"kafka", "redis", "worker", "intake", "managers", "prometheus", "grafana"}
 
 
 def test_kafka_is_the_pinned_apache_image_in_kraft_mode() -> None:
@@ -34,7 +42,13 @@ def test_kafka_is_the_pinned_apache_image_in_kraft_mode() -> None:
 
 
 def test_host_ports_match_the_settings_defaults(monkeypatch: Any) -> None:
-    for name in ("MIROIR_KAFKA_BOOTSTRAP_SERVERS", "MIROIR_REDIS_URL", "MIROIR_WEB_PORT", "MIROIR_INTAKE_PORT"):
+    for name in (
+        "MIROIR_KAFKA_BOOTSTRAP_SERVERS",
+        "MIROIR_REDIS_URL",
+        "MIROIR_WEB_PORT",
+        "MIROIR_INTAKE_PORT",
+        "MIROIR_MANAGERS_PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
     services = _compose()["services"]
     kafka_port = KafkaSettings().first_server[1]
@@ -47,9 +61,12 @@ def test_host_ports_match_the_settings_defaults(monkeypatch: Any) -> None:
     assert _published(services["worker"])[web_port] == web_port
     intake_port = IntakeSettings().port
     assert _published(services["intake"])[intake_port] == intake_port
+    managers_port = ManagersSettings().port
+    assert _published(services["managers"])[managers_port] == managers_port
+    assert len({kafka_port, redis_port, web_port, intake_port, managers_port}) == 5
 
 
-@pytest.mark.parametrize("service", ["worker", "intake"])
+@pytest.mark.parametrize("service", ["worker", "intake", "managers"])
 def test_the_services_reach_kafka_and_redis_by_their_compose_names(service: str) -> None:
     services = _compose()["services"]
     env = services[service]["environment"]
@@ -64,6 +81,7 @@ def test_the_services_reach_kafka_and_redis_by_their_compose_names(service: str)
         | {f"MIROIR_GRAFANA_{f.upper()}" for f in GrafanaSettings.model_fields}
         | {f"MIROIR_{f.upper()}" for f in PipelineSettings.model_fields}
         | {f"MIROIR_INTAKE_{f.upper()}" for f in IntakeSettings.model_fields}
+        | {f"MIROIR_MANAGERS_{f.upper()}" for f in ManagersSettings.model_fields}
     )
     assert set(env) <= known
 
@@ -77,6 +95,25 @@ def test_the_worker_and_the_intake_listen_where_they_are_published() -> None:
     assert intake["command"] == ["miroir", "intake", "serve"]
     assert intake["build"] == services["worker"]["build"]  # the same image
     assert "COPY services ./services" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_managers_app_listens_where_it_is_published_from_the_same_image() -> None:
+    services = _compose()["services"]
+    managers = services["managers"]
+    assert managers["environment"]["MIROIR_MANAGERS_HOST"] == "0.0.0.0"
+    assert int(managers["environment"]["MIROIR_MANAGERS_PORT"]) == ManagersSettings().port
+    assert managers["command"] == ["miroir", "managers", "serve"]
+    assert managers["build"] == services["worker"]["build"]
+
+
+def test_the_image_holds_every_package_the_commands_import() -> None:
+    """pyproject's packages are installed from what the Dockerfile copied: a folder left out is a
+    command that fails in the container (config/ was, and every command imports it)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = [pattern.rstrip("*") for pattern in found["include"]]
+    assert "config" in packages
+    assert [p for p in packages if f"COPY {p} ./{p}" not in dockerfile] == []
 
 
 def test_grafana_and_prometheus_mount_the_repo_config() -> None:

@@ -30,6 +30,7 @@ def private_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     monkeypatch.setenv("MIROIR_KAFKA_CONTROLLER_PORT", str(free_port()))
     monkeypatch.setenv("MIROIR_REDIS_URL", f"redis://localhost:{free_port()}/0")
     monkeypatch.setenv("MIROIR_INTAKE_PORT", str(free_port()))
+    monkeypatch.setenv("MIROIR_MANAGERS_PORT", str(free_port()))
     settings = Settings()
     yield settings
     down(settings, echo=lambda _: None)
@@ -40,22 +41,24 @@ def test_up_is_idempotent_and_down_leaves_nothing_running(private_stack: Setting
     said: list[str] = []
     up(private_stack, echo=said.append)
     services = status(private_stack)
-    assert [(s.name, s.state) for s in services] == [("kafka", "running"), ("redis", "running"), ("intake", "running")]
+    names = ["kafka", "redis", "intake", "managers"]
+    assert [(s.name, s.state) for s in services] == [(name, "running") for name in names]
     pids = [s.pid for s in services]
 
     said.clear()
     up(private_stack, echo=said.append)
-    for service in ("kafka", "redis", "intake"):
+    for service in names:
         assert f"{service}: already running" in " ".join(said)
     assert [s.pid for s in status(private_stack)] == pids
 
     down(private_stack, echo=said.append)
-    assert [(s.state, s.pid) for s in status(private_stack)] == [("stopped", None)] * 3
+    assert [(s.state, s.pid) for s in status(private_stack)] == [("stopped", None)] * 4
     for pid in pids:
         assert pid is not None and not alive(pid)
     assert not port_answers(private_stack.kafka.first_server[1])
     assert not port_answers(private_stack.redis.port)
     assert not port_answers(private_stack.intake.port)
+    assert not port_answers(private_stack.managers.port)
 
 
 def test_a_taken_intake_port_is_a_clear_error(private_stack: Settings) -> None:
@@ -66,6 +69,16 @@ def test_a_taken_intake_port_is_a_clear_error(private_stack: Settings) -> None:
         squatter.listen()
         with pytest.raises(StackError, match="MIROIR_INTAKE_PORT"):
             start_intake(private_stack, Paths(private_stack), echo=lambda _: None)
+
+
+def test_a_taken_managers_port_is_a_clear_error(private_stack: Settings) -> None:
+    from infra.stack import start_managers
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", private_stack.managers.port))
+        squatter.listen()
+        with pytest.raises(StackError, match="MIROIR_MANAGERS_PORT"):
+            start_managers(private_stack, Paths(private_stack), echo=lambda _: None)
 
 
 def test_a_port_taken_by_someone_else_is_a_clear_error(private_stack: Settings) -> None:
@@ -116,6 +129,24 @@ def test_redis_requirepass_from_the_url(private_stack: Settings, monkeypatch: py
     finally:
         anonymous.close()
     assert (Paths(settings).redis / "redis.conf").stat().st_mode & 0o077 == 0  # the password is not world-readable
+
+    # The managers' accounts store reaches Redis through the same URL, password included.
+    import asyncio
+
+    from processors.access import User
+    from sinks.accounts import AccountStore
+
+    async def add_and_read(url: str) -> User | None:
+        store = AccountStore.from_url(url)
+        try:
+            await store.add_user(User("a.admin", "a@example.org", "admin"), "long enough password", time.time())
+            return await store.user("a.admin")
+        finally:
+            await store.close()
+
+    with pytest.raises(redis.AuthenticationError):
+        asyncio.run(add_and_read(f"redis://localhost:{port}/0"))
+    assert asyncio.run(add_and_read(settings.redis.dsn)) == User("a.admin", "a@example.org", "admin")
 
 
 @pytest.mark.integration

@@ -85,6 +85,23 @@ def test_claim_gives_the_oldest_unclaimed_then_resolve_closes_the_loop(stack: Se
     assert [h["by"] for h in shown["history"]][1:] == ["m.martin", "m.martin"]
     with pytest.raises(CallbackError, match="already resolved"):
         run(stack, lambda q: q.resolve(older["callback_id"], "resolved", None, "m.x", NOW + 700))
+    with pytest.raises(CallbackError, match="already resolved"):
+        run(stack, lambda q: q.resolve(older["callback_id"], "refused", None, "m.martin", NOW + 700))
+    assert site in run(stack, lambda q: q.sites())
+
+
+def test_resolving_again_the_same_way_gives_the_same_outcome_to_publish_and_changes_nothing(
+    stack: Settings, site: str
+) -> None:
+    """Whoever resolved a callback but could not publish its outcome (Kafka away) tries again."""
+    callback = request(site)
+    run(stack, lambda q: q.admit_batch([callback], NOW))
+    run(stack, lambda q: q.claim(site, "m.martin", NOW + 60))
+    first = run(stack, lambda q: q.resolve(callback["callback_id"], "reached", "rappelée", "m.martin", NOW + 600))
+    again = run(stack, lambda q: q.resolve(callback["callback_id"], "reached", "autre note", "m.martin", NOW + 900))
+    assert again == first and again["note"] == "rappelée" and again["resolved_at"] == first["resolved_at"]
+    history = run(stack, lambda q: q.get(callback["callback_id"]))["history"]
+    assert [h["action"] for h in history] == ["created", "claimed", "resolved"]
 
 
 def test_the_quiet_period_follows_a_closed_callback(stack: Settings, site: str) -> None:
@@ -112,3 +129,17 @@ def test_an_overdue_callback_escalates_once(stack: Settings, site: str) -> None:
     assert counts[f"{site}|delivery"] == {"open": 2, "overdue": 1}
     run(stack, lambda q: q.resolve(late["callback_id"], "reached", None, "m.lent", NOW + 300))
     assert run(stack, lambda q: q.open_counts(NOW + 300))[f"{site}|delivery"] == {"open": 1, "overdue": 0}
+
+
+def test_a_busy_sites_listings_are_bounded_unresolved_due_first(stack: Settings, site: str) -> None:
+    later, sooner, soonest = request(site, due_in=9000), request(site, due_in=5000), request(site, due_in=100)
+    other_step = request(site, due_in=3000, step_id="pickup")
+    run(stack, lambda q: q.admit_batch([later, sooner, soonest, other_step], NOW))
+    run(stack, lambda q: q.claim(site, "m.martin", NOW + 10))  # `later`, the oldest: claimed is unresolved too
+    run(stack, lambda q: q.resolve(soonest["callback_id"], "reached", None, "m.martin", NOW + 20))
+    total, rows = run(stack, lambda q: q.unresolved(site, NOW + 30, 2))
+    assert total == 3 and [r["callback_id"] for r in rows] == [other_step["callback_id"], sooner["callback_id"]]
+    assert not any(k.startswith("contact_") for r in rows for k in r)
+    newest = run(stack, lambda q: q.listing(site, NOW + 30, limit=2))
+    assert [r["callback_id"] for r in newest] == [soonest["callback_id"], other_step["callback_id"]]
+    assert newest[0]["status"] == "resolved" and run(stack, lambda q: q.size(site)) == 4
