@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -43,22 +42,10 @@ def serve(
     log_level: str = typer.Option("info", help="critical, error, warning, info or debug"),
 ) -> None:
     """Serve the intake (POST /v1/survey-responses, /v1/staff-feedback, /v1/hooks/{mapping}; docs at /docs)."""
-    import uvicorn
-
+    from miroir.serving import serve as serve_app
     from services.intake.app import create_app
 
-    if os.environ.get("MIROIR_EXIT_WITH_PARENT"):
-        from streams.main import exit_with_parent
-
-        exit_with_parent()
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=log_level,
-        server_header=False,
-        timeout_graceful_shutdown=int(settings.intake.send_timeout) + 5,  # in-flight sends get their answer
-    )
+    serve_app(create_app, host, port, log_level, grace=settings.intake.send_timeout + 5)
 
 
 def _run(action: Callable[[TokenStore], Awaitable[T]]) -> T:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 from config.settings import settings
@@ -27,19 +25,7 @@ def serve(
     log_level: str = typer.Option("info", help="critical, error, warning, info or debug"),
 ) -> None:
     """Serve the managers' app (GET /signin, /v1/callbacks, /healthz; API docs at /docs)."""
-    import uvicorn
-
+    from miroir.serving import serve as serve_app
     from services.managers.app import create_app
 
-    if os.environ.get("MIROIR_EXIT_WITH_PARENT"):
-        from streams.main import exit_with_parent
-
-        exit_with_parent()
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=log_level,
-        server_header=False,
-        timeout_graceful_shutdown=int(settings.managers.send_timeout) + 5,
-    )
+    serve_app(create_app, host, port, log_level, grace=settings.managers.send_timeout + 5)
