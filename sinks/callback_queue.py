@@ -7,7 +7,11 @@ Layout (all keys under `miroir:`):
 - `callbacks:<site>` stream, group `managers`: claiming reads the oldest
   unclaimed entry; `escalations:<site>` stream: the site's escalation group;
 - `cb:customer:<ref>` hash: the customer's open callback and last closing time;
-- `cb:due` sorted set: unresolved callbacks by due time; `cb:sites` set.
+- `cb:due` sorted set: unresolved callbacks by due time; `cb:sites` set;
+- `cb:events` stream: every change of every callback (site, what, who, when), the newest
+  EVENTS_KEPT: what the managers' inbox shows live;
+- `cb:outbox` stream, group `notifier`: admissions and escalations still to notify, written in the
+  same transaction as the change itself (so none is lost between the two), deleted once delivered.
 
 Long on purpose: this module owns the queue's key layout, so every read and write of those keys
 lives here (tests/test_layout.py holds other modules to it).
@@ -37,6 +41,11 @@ DUE = f"{PREFIX}cb:due"
 SITES = f"{PREFIX}cb:sites"
 SUPPRESSED = f"{PREFIX}cb:suppressed"
 SITE_STEPS = f"{PREFIX}cb:site_steps"  # every "site|step" with a due-time set of its own
+EVENTS = f"{PREFIX}cb:events"
+EVENTS_KEPT = 10_000  # a live page needs the last moments; a reconnecting one reloads its lists
+OUTBOX = f"{PREFIX}cb:outbox"
+NOTIFIER = "notifier"
+NOTIFIED = ("created", "escalated")  # the changes people are told about
 
 
 def site_step(site: str, step: str | None) -> str:
@@ -117,8 +126,16 @@ class CallbackQueue:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def _history(self, pipe: Any, callback_id: str, action: str, who: str, now: float, **extra: Any) -> None:
+    async def _history(
+        self, pipe: Any, callback_id: str, site: str, action: str, who: str, now: float, **extra: Any
+    ) -> None:
+        """Write the change to the callback's history, the live events and (admission, escalation)
+        the notifier's outbox, in the caller's transaction."""
         pipe.rpush(history_key(callback_id), json.dumps({"at": now, "action": action, "by": who, **extra}))
+        event = {"callback_id": callback_id, "site": site, "action": action, "by": who, "at": str(now)}
+        pipe.xadd(EVENTS, event, maxlen=EVENTS_KEPT, approximate=True)
+        if action in NOTIFIED:
+            pipe.xadd(OUTBOX, event)
 
     # ------------------------------------------------------------ admission
 
@@ -172,7 +189,7 @@ class CallbackQueue:
         pipe.sadd(SITE_STEPS, site_step(site, request.get("step_id")))
         pipe.sadd(SITES, site)
         pipe.xadd(site_stream(site), {"callback_id": callback})
-        await self._history(pipe, callback, "created", "pipeline", now, priority=request["priority"])
+        await self._history(pipe, callback, site, "created", "pipeline", now, priority=request["priority"])
 
     async def ensure_group(self, site: str) -> None:
         try:
@@ -201,7 +218,7 @@ class CallbackQueue:
                     "entry_id": entry_id,
                 },
             )
-            await self._history(pipe, callback, "claimed", manager, now)
+            await self._history(pipe, callback, site, "claimed", manager, now)
             await pipe.execute()
         return await self.get(callback)
 
@@ -231,7 +248,7 @@ class CallbackQueue:
             pipe.zrem(site_step_due(request["site"], request.get("step_id")), callback)
             if request.get("entry_id"):
                 pipe.xack(site_stream(request["site"]), GROUP, request["entry_id"])
-            await self._history(pipe, callback, "resolved", manager, now, outcome=outcome)
+            await self._history(pipe, callback, request["site"], "resolved", manager, now, outcome=outcome)
             await pipe.execute()
         return _outcome(request, manager, outcome, note, now)
 
@@ -297,8 +314,9 @@ class CallbackQueue:
                         "due_at": request["due_at"],
                     },
                 )
+                site = request["site"]
                 await self._history(
-                    pipe, callback, "escalated", "pipeline", now, to=f"escalation group of {request['site']}"
+                    pipe, callback, site, "escalated", "pipeline", now, to=f"escalation group of {site}"
                 )
                 await pipe.execute()
             escalated.append(callback)
@@ -323,3 +341,43 @@ class CallbackQueue:
                 pipe.zcount(f"{DUE}:{key}", "-inf", f"({now}")
             found = await pipe.execute()
         return {key: {"open": found[2 * i], "overdue": found[2 * i + 1]} for i, key in enumerate(keys)}
+
+    # ------------------------------------------------------------ what changed, for people
+
+    async def last_event(self) -> str:
+        """The id of the newest change ('0-0' when none): where a live page starts from."""
+        newest = await self.client.xrevrange(EVENTS, count=1)
+        return str(newest[0][0]) if newest else "0-0"
+
+    async def events_after(self, after: str, block_ms: int, count: int = 100) -> list[tuple[str, dict[str, str]]]:
+        """The changes after `after` (an event id), waiting up to `block_ms` for one."""
+        found = await self.client.xread({EVENTS: after}, count=count, block=block_ms)
+        return [(entry_id, fields) for _, entries in found for entry_id, fields in entries]
+
+    async def outbox(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, dict[str, str]]]:
+        """Admissions and escalations to notify: first what `consumer` took before and did not finish
+        (a restarted notifier picks its work up again), then new ones."""
+        try:
+            await self.client.xgroup_create(OUTBOX, NOTIFIER, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        for start, block in (("0", None), (">", block_ms)):
+            found = await self.client.xreadgroup(NOTIFIER, consumer, {OUTBOX: start}, count=count, block=block)
+            entries = [(entry_id, fields) for _, batch in found for entry_id, fields in batch if fields]
+            if entries:
+                return entries
+        return []
+
+    async def outbox_orphans(self, consumer: str, idle_ms: int, count: int) -> list[tuple[str, dict[str, str]]]:
+        """Outbox entries another notifier took and left unfinished for `idle_ms` (it died): now `consumer`'s."""
+        _, claimed, *_ = await self.client.xautoclaim(OUTBOX, NOTIFIER, consumer, idle_ms, "0", count=count)
+        return [(entry_id, fields) for entry_id, fields in claimed if fields]
+
+    async def outbox_done(self, entry_ids: list[str]) -> None:
+        """Delivered (or given up with a reason logged): out of the outbox."""
+        if entry_ids:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xack(OUTBOX, NOTIFIER, *entry_ids)
+                pipe.xdel(OUTBOX, *entry_ids)
+                await pipe.execute()

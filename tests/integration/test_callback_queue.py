@@ -143,3 +143,45 @@ def test_a_busy_sites_listings_are_bounded_unresolved_due_first(stack: Settings,
     newest = run(stack, lambda q: q.listing(site, NOW + 30, limit=2))
     assert [r["callback_id"] for r in newest] == [soonest["callback_id"], other_step["callback_id"]]
     assert newest[0]["status"] == "resolved" and run(stack, lambda q: q.size(site)) == 4
+
+
+def test_every_change_is_an_event_and_admissions_and_escalations_wait_in_the_outbox(stack: Settings, site: str) -> None:
+    since = run(stack, lambda q: q.last_event())
+    late, other = request(site, due_in=60), request(site)
+    run(stack, lambda q: q.admit_batch([late, other, late], NOW))
+    run(stack, lambda q: q.claim(site, "m.lent", NOW + 10))
+    run(stack, lambda q: q.escalate_overdue(NOW + 120))
+    run(stack, lambda q: q.resolve(late["callback_id"], "reached", None, "m.lent", NOW + 130))
+    events = [f for _, f in run(stack, lambda q: q.events_after(since, 100, 1000)) if f["site"] == site]
+    assert [(e["action"], e["callback_id"], e["by"]) for e in events] == [
+        ("created", late["callback_id"], "pipeline"),
+        ("created", other["callback_id"], "pipeline"),
+        ("claimed", late["callback_id"], "m.lent"),
+        ("escalated", late["callback_id"], "pipeline"),
+        ("resolved", late["callback_id"], "m.lent"),
+    ]
+
+    consumer = f"test-{uuid.uuid4().hex[:6]}"
+
+    async def take(q: CallbackQueue) -> list[tuple[str, dict[str, str]]]:
+        mine = []
+        while entries := await q.outbox(consumer, 1000, 100):
+            mine += [(i, f) for i, f in entries if f["site"] == site]
+            await q.outbox_done([i for i, f in entries if f["site"] != site])  # earlier tests' leftovers
+            if mine:
+                break
+        return mine
+
+    taken = run(stack, take)
+    assert [(f["action"], f["callback_id"]) for _, f in taken] == [
+        ("created", late["callback_id"]),
+        ("created", other["callback_id"]),
+        ("escalated", late["callback_id"]),
+    ]
+    # Not done: a restarted notifier of the same name is given them again, a second one only when idle.
+    assert [i for i, _ in run(stack, lambda q: q.outbox(consumer, 1000, 100))] == [i for i, _ in taken]
+    assert run(stack, lambda q: q.outbox_orphans("another", 60_000, 1000)) == []
+    orphans = run(stack, lambda q: q.outbox_orphans("another", 0, 1000))
+    assert {i for i, _ in taken} <= {i for i, _ in orphans}
+    run(stack, lambda q: q.outbox_done([i for i, _ in orphans]))
+    assert run(stack, lambda q: q.outbox_orphans("another", 0, 1000)) == []
