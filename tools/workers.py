@@ -156,20 +156,24 @@ def wait_for_assignment(workers: list[Worker], inputs: Iterable[str], timeout: f
     raise RuntimeError(f"the workers did not get their partitions within {timeout:.0f}s; see {workers[0].log}")
 
 
-def start_at_the_end(settings: Settings, topics: Topics) -> None:
+def start_at_the_end(settings: Settings, topics: Topics, inputs: bool = True) -> None:
     """Commit the current end offsets of the topics a new pilot reads, for its groups (faust's,
     the app id; the callback sink's), before its workers start.
 
     `auto_offset_reset=latest` would do the same, but only once a worker first fetches a
     partition, after the group assigned it: what was produced in between was skipped, and a
-    pilot started under load missed its first inputs."""
+    pilot started under load missed its first inputs.
+
+    The callback sink's group always starts at the end: a pilot that reads its inputs from the
+    earliest (`inputs=False`) makes its own callback requests, and the ones every earlier pilot
+    made are in the queue already (re-reading them, all refused as duplicates, cost a bench 45 %
+    of its worker's time)."""
     from kafka import KafkaConsumer, TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    groups = {
-        topics.app_id: [*topics.inputs(), topics.callback_outcomes],
-        topics.callback_sink_group: [topics.callback_requests],
-    }
+    groups = {topics.callback_sink_group: [topics.callback_requests]}
+    if inputs:
+        groups[topics.app_id] = [*topics.inputs(), topics.callback_outcomes]
     for group, names in groups.items():
         consumer = KafkaConsumer(**settings.kafka.client_config(), group_id=group, enable_auto_commit=False)
         try:
@@ -189,7 +193,8 @@ def pilot_workers(
     own every input partition. `env` overrides settings (e.g. MIROIR_SURVEY_TOPIC).
 
     The pilot reads what is produced from now on: unless `env` says
-    MIROIR_AUTO_OFFSET_RESET=earliest, its groups start at the topics' current ends."""
+    MIROIR_AUTO_OFFSET_RESET=earliest, its groups start at the topics' current ends (its callback
+    sink's, always)."""
     app_id = f"{settings.pipeline.app_id}-pilot-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 1000}"
     pilot_env = {
         **os.environ,
@@ -199,8 +204,7 @@ def pilot_workers(
         "MIROIR_EXIT_WITH_PARENT": "1",
         **(env or {}),
     }
-    if "MIROIR_AUTO_OFFSET_RESET" not in (env or {}):
-        start_at_the_end(settings, worker_settings(pilot_env).topics)
+    start_at_the_end(settings, worker_settings(pilot_env).topics, inputs="MIROIR_AUTO_OFFSET_RESET" not in (env or {}))
     log_path = settings.stack.run_dir / "logs" / f"worker-{app_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"worker: starting pilot {app_id} ({count} worker(s), log {log_path})")

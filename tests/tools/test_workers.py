@@ -45,3 +45,18 @@ def test_a_pilot_counts_what_came_after_it_was_created_and_nothing_before(stack:
             time.sleep(0.5)
         time.sleep(3)  # the 5 earlier ones would show by now
         assert fetch(urls[0], "/counters/")["in"] == 7
+
+
+def test_a_pilot_replaying_its_inputs_still_skips_the_callback_requests_of_earlier_pilots(stack: Settings) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    run = uuid.uuid4().hex[:8]
+    topics = Topics(f"test-pilot-{run}", callback_requests=f"test-callbacks-{run}")
+    ensure_topics(stack, [topics.callback_requests], partitions=1)
+    produce(stack, topics.callback_requests, [b"an earlier pilot's request"] * 3)
+    start_at_the_end(stack, topics, inputs=False)
+    consumer = KafkaConsumer(**stack.kafka.client_config(), group_id=topics.callback_sink_group)
+    try:
+        assert consumer.committed(TopicPartition(topics.callback_requests, 0)) == 3
+    finally:
+        consumer.close()
