@@ -22,6 +22,7 @@ from rich.text import Text
 from config.settings import Settings
 from processors.config import pipeline_config
 from schemas import codec_for
+from tools.managers import demo_managers
 from tools.producer import RecordProducer
 from tools.readout import WorkerUnavailable, fetch, mirror_tables, summary, totals_line
 from tools.simulate import SITES, simulate
@@ -127,6 +128,8 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict
             f"demo: the intake takes answers of your own at {intake}/v1/survey-responses and "
             f"{intake}/v1/staff-feedback (a token: `miroir intake token create --name me`; API docs at {intake}/docs)"
         )
+        for name, password in demo_managers(settings, SITES):
+            console.print(f"demo: managers' inbox {settings.managers.url}: sign in as {name} / {password}")
         staff_page = demo_staff_link(settings, SITES[0])
         console.print(f"demo: the staff questionnaire of {SITES[0]}, for a phone: {staff_page}", soft_wrap=True)
         if options.exit_when_done:
