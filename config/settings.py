@@ -282,6 +282,10 @@ class ManagersSettings(BaseSettings):
     signin_lock: float = 15 * 60.0
     # How long a resolve waits for Kafka to take its CallbackOutcome before it answers 503.
     send_timeout: float = 10.0
+    # The root causes a resolution names (id, French and English labels); the shipped list by default.
+    root_causes_file: Path = Path(__file__).resolve().parent / "root_causes.yaml"
+    # The live inbox (GET /v1/events): a comment this often keeps proxies from closing an idle stream.
+    events_heartbeat: float = 15.0
 
     @property
     def url(self) -> str:
@@ -291,10 +295,77 @@ class ManagersSettings(BaseSettings):
         host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
 
-    @field_validator("session_idle", "session_max", "signin_window", "signin_lock", "send_timeout", mode="before")
+    @field_validator(
+        "session_idle", "session_max", "signin_window", "signin_lock", "send_timeout", "events_heartbeat", mode="before"
+    )
     @classmethod
     def _duration(cls, value: str | float) -> float:
         return parse_duration(value)
+
+
+class NotifySettings(BaseSettings):
+    """Notifications to managers of each admitted callback and each escalation: e-mail over SMTP and
+    chat webhooks (Slack, Teams, signed JSON), sent by the worker's notifier (streams/notifier.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="MIROIR_NOTIFY_", extra="ignore")
+
+    # Off: the worker runs no notifier (admissions and escalations wait in the outbox meanwhile).
+    enabled: bool = True
+    # The SMTP server; unset: no e-mail. `smtp_security`: starttls (port 587), tls (implicit, 465) or
+    # none (a relay on localhost, the tests' server).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Miroir <miroir@localhost>"
+    # The CA certificate that signed the SMTP server's (a relay with a private CA); else the system's.
+    smtp_cafile: Path | None = None
+    smtp_timeout: float = 10.0
+    # Chat webhooks per site or region (kind, sites/regions, the env variables holding URL and secret).
+    channels_file: Path = Path(__file__).resolve().parent / "channels.yaml"
+    webhook_timeout: float = 10.0
+    # Quiet hours and digests are read in this time zone; due times are written in it.
+    time_zone: str = "Europe/Paris"
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    # A failed send is retried after retry_first, doubling up to retry_max, until give_up_after
+    # from when it was first due (then logged with its reason and counted as failed).
+    retry_first: float = 5.0
+    retry_max: float = 600.0
+    give_up_after: float = 86400.0
+    # Sends in flight at once; how long the notifier waits for news between rounds.
+    concurrency: int = Field(default=16, ge=1)
+    poll_interval: float = 1.0
+    # An outbox entry another notifier took and left this long (it died) is taken over.
+    orphan_idle: float = 60.0
+    # How long a sent delivery is remembered (so it is never sent again).
+    sent_kept: float = 30 * 86400.0
+
+    @field_validator(
+        "smtp_timeout",
+        "webhook_timeout",
+        "retry_first",
+        "retry_max",
+        "give_up_after",
+        "poll_interval",
+        "orphan_idle",
+        "sent_kept",
+        mode="before",
+    )
+    @classmethod
+    def _duration(cls, value: str | float) -> float:
+        return parse_duration(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"time zone {value!r}: expected an IANA name, e.g. Europe/Paris") from None
+        return value
 
 
 class Settings:
@@ -327,6 +398,10 @@ class Settings:
     @cached_property
     def managers(self) -> ManagersSettings:
         return ManagersSettings()
+
+    @cached_property
+    def notify(self) -> NotifySettings:
+        return NotifySettings()
 
 
 settings = Settings()

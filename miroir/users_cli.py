@@ -1,4 +1,5 @@
-"""`miroir users`: the managers' accounts (add, list, disable, enable, reset) and their personal API tokens."""
+"""`miroir users`: the managers' accounts (add, list, disable, enable, reset), how each is notified of
+callbacks (notify), and their personal API tokens."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from config.settings import settings
 from processors.access import ROLES, AccessError, User, check_user, load_hierarchy
+from processors.notifications import DIGESTS, LANGUAGES, NotifyError, Preferences, parse_quiet
 from sinks.accounts import AccountError, AccountStore, check_password
 from sinks.credentials import Credentials
 
@@ -138,6 +140,63 @@ def reset(name: str = NAME, password_stdin: bool = PASSWORD_STDIN) -> None:
 
     ended = _run(go)
     console.print(f"{name}: new password set; {ended} session(s) ended")
+
+
+@users_app.command("notify")
+def notify(
+    name: str = NAME,
+    email: str | None = typer.Option(
+        None, "--email", help="on: an e-mail of each new callback and escalation of their sites; off: none"
+    ),
+    quiet: str | None = typer.Option(
+        None,
+        "--quiet",
+        help="Quiet hours, e.g. 20:00-08:00 (MIROIR_NOTIFY_TIME_ZONE, default Europe/Paris): e-mails wait "
+        "until they end; off: none",
+    ),
+    digest: str | None = typer.Option(
+        None,
+        "--digest",
+        help="off: one e-mail per callback; hourly or daily (at MIROIR_NOTIFY_DIGEST_HOUR): new callbacks "
+        "gathered in one e-mail (escalations still go at once)",
+    ),
+    language: str | None = typer.Option(None, "--language", help="fr or en: the e-mails' language"),
+) -> None:
+    """Show or change how a user is told of callbacks: e-mail on or off, quiet hours, digest, language.
+
+    Without options, shows their current choice.
+
+    Example: miroir users notify --name m.dupont --quiet 20:00-08:00 --digest daily"""
+    try:
+        if email is not None and email not in ("on", "off"):
+            raise NotifyError(f"--email {email!r}: on or off")
+        if digest is not None and digest not in DIGESTS:
+            raise NotifyError(f"--digest {digest!r}: one of {', '.join(DIGESTS)}")
+        if language is not None and language not in LANGUAGES:
+            raise NotifyError(f"--language {language!r}: one of {', '.join(LANGUAGES)}")
+        quiet_hours = parse_quiet(quiet) if quiet is not None else None
+    except NotifyError as error:
+        err.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from None
+
+    async def go(accounts: AccountStore, _: Credentials) -> Preferences:
+        prefs = await accounts.preferences(name)
+        if (email, quiet, digest, language) == (None, None, None, None):
+            return prefs
+        return await accounts.set_preferences(
+            name,
+            Preferences(
+                email=prefs.email if email is None else email == "on",
+                quiet=prefs.quiet if quiet is None else quiet_hours,
+                digest=prefs.digest if digest is None else digest,  # type: ignore[arg-type]  # checked above
+                language=prefs.language if language is None else language,  # type: ignore[arg-type]
+            ),
+        )
+
+    prefs = _run(go)
+    table = Table("user", "e-mail", "quiet hours", "digest", "language")
+    table.add_row(name, "on" if prefs.email else "off", str(prefs.quiet or "off"), prefs.digest, prefs.language)
+    console.print(table)
 
 
 @token_app.command("create")

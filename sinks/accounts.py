@@ -3,7 +3,9 @@ what people did to each callback. Their sessions and personal API tokens: `sinks
 
 Layout (keys built from `sinks.callback_queue.PREFIX`, all under `accounts:`, owned here):
 - `accounts:users` set of names; `accounts:user:<name>` hash: email, role, sites (comma-separated),
-  region, password (argon2id: its salt and parameters travel inside), created_at, disabled_at;
+  region, password (argon2id: its salt and parameters travel inside), created_at, disabled_at, and
+  the notification preferences notify_email, notify_quiet, notify_digest, notify_language
+  (`processors.notifications.Preferences`; absent: e-mail on, no quiet hours, no digest, French);
 - `accounts:signin-failures:<name>` list: when the name's recent sign-ins failed (expires);
 - `accounts:audit:<callback id>` list: who did what to the callback, when, from which address.
   Append-only: nothing in Miroir rewrites or removes an entry.
@@ -27,6 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from processors.access import AccessError, User, check_name, check_user
+from processors.notifications import NotifyError, Preferences, preferences
 from sinks.callback_queue import PREFIX
 
 NAMESPACE = f"{PREFIX}accounts:"
@@ -152,6 +155,36 @@ class AccountStore:
         else:
             await self.redis.hdel(user_key(name), "disabled_at")
         return await self._known(name)
+
+    async def preferences(self, name: str) -> Preferences:
+        """How the user wants to be told of callbacks (their e-mail on or off, quiet hours, digest)."""
+        await self._known(name)
+        return self._preferences(name, await self.redis.hgetall(user_key(name)))
+
+    async def set_preferences(self, name: str, prefs: Preferences) -> Preferences:
+        await self._known(name)
+        await self.redis.hset(user_key(name), mapping=prefs.fields())
+        return prefs
+
+    async def recipients(self) -> list[tuple[User, Preferences]]:
+        """Every account with its notification preferences, in one round trip (the notifier's read)."""
+        names = sorted(await self.redis.smembers(USERS))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(user_key(name))
+            found = await pipe.execute()
+        return [
+            (_user(fields), self._preferences(name, fields))
+            for name, fields in zip(names, found, strict=True)
+            if "role" in fields
+        ]
+
+    @staticmethod
+    def _preferences(name: str, fields: dict[str, str]) -> Preferences:
+        try:
+            return preferences(fields)
+        except NotifyError as error:  # written by set_preferences from a checked value: a hand edit
+            raise AccountError(f"{name}: {error}") from None
 
     async def set_password(self, name: str, password: str) -> None:
         await self._known(name)

@@ -129,3 +129,28 @@ def record_callback_figures(by_site_step: dict[str, dict[str, Any]]) -> None:
         CALLBACKS_OVERDUE.labels(site).set(cell["overdue"])
         if cell["resolved"]:
             CALLBACKS_WITHIN_SLA.labels(site).set(cell["within"] / cell["resolved"])
+
+
+NOTIFICATIONS = Counter(
+    "miroir_notifications",
+    "Notifications to managers by channel (email, slack, teams, json) and result: queued (a delivery "
+    "made), sent, retried (the endpoint failed, tried again later), failed (given up, reason logged)",
+    ["channel", "result"],
+)
+NOTIFY_EVENTS = Counter(
+    "miroir_notification_events",
+    "Outbox events (admissions, escalations) taken by the notifier, by outcome: expanded, nobody (no "
+    "recipient wants it), nothing_to_send (no channel configured), missing (callback not in the queue)",
+    ["outcome"],
+)
+NOTIFY_PENDING = Gauge(
+    "miroir_notifications_pending", "Deliveries waiting: due, held for quiet hours or a digest, or retrying"
+)
+
+
+def record_notifications(tally: dict[tuple[str, str], int]) -> None:
+    for (channel, result), n in tally.items():
+        if channel == "events":
+            NOTIFY_EVENTS.labels(result).inc(n)
+        else:
+            NOTIFICATIONS.labels(channel, result).inc(n)

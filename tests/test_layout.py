@@ -169,6 +169,16 @@ def test_the_accounts_keys_are_spelled_only_by_the_accounts_store() -> None:
     assert misplaced == [], "use sinks.accounts.NAMESPACE"
 
 
+NOTIFY_KEY = re.compile(r"^notify:")
+
+
+def test_the_notifier_keys_are_spelled_only_by_its_store() -> None:
+    """The notifier's deliveries live under `miroir:notify:` (sinks/notify/store.py owns the namespace)."""
+    owner = ROOT / "sinks" / "notify" / "store.py"
+    misplaced = _misplaced((*PROJECT, "tests"), owner, NOTIFY_KEY)
+    assert misplaced == [], "use sinks.notify.store.NAMESPACE"
+
+
 def test_mirror_types_are_named_only_by_their_table() -> None:
     owner = ROOT / "processors" / "mirror_types.py"
     misplaced = _misplaced(PROJECT, owner, TYPE_WORDS)

@@ -1,0 +1,1 @@
+"""Notifications to managers: the deliveries' Redis store, the SMTP and webhook senders, the notifier."""
