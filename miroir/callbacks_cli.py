@@ -1,4 +1,5 @@
-"""`miroir callbacks`: managers list, claim, resolve and look at callbacks, through the managers' app.
+"""`miroir callbacks`: managers list, claim, release, reassign, resolve, reopen and look at callbacks,
+through the managers' app (the same JSON API as the inbox's pages).
 
 Every command authenticates with the user's personal API token (MIROIR_API_TOKEN or --token) and
 obeys the same rules as the app: a user sees and acts only on their sites, and every action is
@@ -105,6 +106,8 @@ def _show(callback: dict[str, Any]) -> None:
     for event in callback.get("history", []):
         extra = {k: v for k, v in event.items() if k not in ("at", "action", "by")}
         console.print(f"  {_when(event['at'])}  {event['action']:<10} by {event['by']}  {escape(str(extra or ''))}")
+    if callback.get("root_cause"):
+        console.print(f"  root cause: {escape(callback['root_cause'])}")
     for entry in callback.get("audit", []):
         console.print(f"  audit {_when(entry['at'])}  {entry['action']:<10} by {entry['by']} from {entry['from']}")
 
@@ -144,13 +147,43 @@ def list_callbacks(
 
 
 @callbacks_app.command("claim")
-def claim(site: str = typer.Option(..., help="One of your sites"), token: str = TOKEN, url: str | None = URL) -> None:
-    """Take the oldest unclaimed callback of the site; shows how to reach the customer."""
-    callback = _api("POST", f"/v1/sites/{quote(site, safe='')}/claim", token, url)["callback"]
+def claim(
+    callback_id: str | None = typer.Argument(None, help="This callback (cb-...); without it, the site's next"),
+    site: str | None = typer.Option(None, help="One of your sites: take its oldest unclaimed callback"),
+    token: str = TOKEN,
+    url: str | None = URL,
+) -> None:
+    """Take a callback, the site's next (--site) or one by id; shows how to reach the customer."""
+    if (callback_id is None) == (site is None):
+        err.print("[bold red]error:[/] give a callback id or --site (the site's next), not both")
+        raise typer.Exit(2)
+    if callback_id is not None:
+        _show(_api("POST", f"{_path(callback_id)}/claim", token, url)["callback"])
+        return
+    callback = _api("POST", f"/v1/sites/{quote(site or '', safe='')}/claim", token, url)["callback"]
     if callback is None:
         console.print(f"no unclaimed callback at {site}")
         return
     _show(callback)
+
+
+@callbacks_app.command("release")
+def release(callback_id: str = typer.Argument(...), token: str = TOKEN, url: str | None = URL) -> None:
+    """Give a callback you claimed back to its site (open again: anyone of the site may take it)."""
+    _api("POST", f"{_path(callback_id)}/release", token, url)
+    console.print(f"{callback_id}: released, open again")
+
+
+@callbacks_app.command("reassign")
+def reassign(
+    callback_id: str = typer.Argument(...),
+    to: str = typer.Option(..., "--to", help="Who takes it: a user who sees the callback's site"),
+    token: str = TOKEN,
+    url: str | None = URL,
+) -> None:
+    """Give a callback to someone else of its site (they see the contact, you no longer do)."""
+    _api("POST", f"{_path(callback_id)}/reassign", token, url, json={"to": to})
+    console.print(f"{callback_id}: now {to}'s")
 
 
 @callbacks_app.command("resolve")
@@ -158,6 +191,9 @@ def resolve(
     callback_id: str = typer.Argument(..., help="The callback's id (cb-...)"),
     outcome: str = typer.Option(..., help="reached, no_answer, resolved or refused"),
     note: str = typer.Option(..., help="What was said or done (required)"),
+    root_cause: str = typer.Option(
+        ..., "--root-cause", help="Why the customer was unhappy (required): `root-causes` lists them"
+    ),
     token: str = TOKEN,
     url: str | None = URL,
 ) -> None:
@@ -165,16 +201,53 @@ def resolve(
     if outcome not in OUTCOMES:
         err.print(f"[bold red]error:[/] --outcome {outcome!r}: expected one of {', '.join(OUTCOMES)}")
         raise typer.Exit(2)
-    body = {"outcome": outcome, "note": note}
-    done = _api("POST", f"/v1/callbacks/{quote(callback_id, safe='')}/resolve", token, url, json=body)
+    body = {"outcome": outcome, "note": note, "root_cause": root_cause}
+    done = _api("POST", f"{_path(callback_id)}/resolve", token, url, json=body)
     sla = "within" if done["within_sla"] else "[red]after[/]"
     console.print(f"{callback_id}: {outcome}, {sla} its due time; outcome published")
+
+
+@callbacks_app.command("reopen")
+def reopen(
+    callback_id: str = typer.Argument(...),
+    note: str = typer.Option(..., help="Why it comes back (what the customer said)"),
+    token: str = TOKEN,
+    url: str | None = URL,
+) -> None:
+    """A resolved callback comes back, open, its due time kept; its next resolution is a new outcome."""
+    _api("POST", f"{_path(callback_id)}/reopen", token, url, json={"note": note})
+    console.print(f"{callback_id}: reopened, open again")
+
+
+@callbacks_app.command("root-causes")
+def root_causes(token: str = TOKEN, url: str | None = URL) -> None:
+    """The root causes a resolution may name (--root-cause), with their French and English labels."""
+    table = Table("id", "fr", "en")
+    for cause in _api("GET", "/v1/root-causes", token, url)["root_causes"]:
+        table.add_row(cause["id"], cause["fr"], cause["en"])
+    console.print(table)
+
+
+@callbacks_app.command("figures")
+def figures(site: str = typer.Option(...), token: str = TOKEN, url: str | None = URL) -> None:
+    """A site's open and overdue callbacks, % resolved within SLA and median time to callback."""
+    f = _api("GET", f"/v1/sites/{quote(site, safe='')}/figures", token, url)
+    pct = "-" if f["within_sla_pct"] is None else f"{f['within_sla_pct']} %"
+    median = "-" if f["median_hours_to_callback"] is None else f"{f['median_hours_to_callback']} h"
+    console.print(
+        f"{site}: {f['open']} open, {f['overdue']} overdue; {f['resolved']} resolved, {pct} within SLA, "
+        f"median time to callback {median}"
+    )
+
+
+def _path(callback_id: str) -> str:
+    return f"/v1/callbacks/{quote(callback_id, safe='')}"
 
 
 @callbacks_app.command("show")
 def show(callback_id: str = typer.Argument(...), token: str = TOKEN, url: str | None = URL) -> None:
     """A callback, its history and its audit (contact details only for the manager who claimed it)."""
-    _show(_api("GET", f"/v1/callbacks/{quote(callback_id, safe='')}", token, url))
+    _show(_api("GET", _path(callback_id), token, url))
 
 
 @callbacks_app.command("escalations")

@@ -4,9 +4,18 @@ Layout (all keys under `miroir:`):
 - `cb:<id>` hash: the request (contact included: the only place PII lives),
   status open|claimed|resolved, who claimed and resolved it, when;
 - `cb:<id>:history` list: every action with who and when;
-- `callbacks:<site>` stream, group `managers`: claiming reads the oldest
-  unclaimed entry; `escalations:<site>` stream: the site's escalation group;
+- `callbacks:<site>` stream: the site's admissions, oldest first (listings read it);
+  `escalations:<site>` stream: the site's escalation group;
+- `cb:unclaimed:<site>` sorted set: the site's open, unclaimed callbacks by admission order
+  (`cb:seq`, a counter; each callback keeps its number in `seq`, so a released or reopened one
+  goes back to its place). Claiming the next one and claiming one by id are WATCH/MULTI
+  transactions over this set and the callback's hash, so two managers never get the same case,
+  a released case can be claimed again, and "next" never gives one claimed by id;
 - `cb:customer:<ref>` hash: the customer's open callback and last closing time;
+  `cb:customer:<ref>:callbacks` sorted set: every callback of the customer, by creation;
+- `cb:resolutions:<site>` hash (resolved, within_sla) and `cb:durations:<site>` list (the last
+  DURATIONS_KEPT request-to-resolution times): the site's closed-loop figures, counted in the
+  resolve's own transaction, one per resolution, as the mirror counts its outcomes;
 - `cb:due` sorted set: unresolved callbacks by due time; `cb:sites` set;
 - `cb:events` stream: every change of every callback (site, what, who, when), the newest
   EVENTS_KEPT: what the managers' inbox shows live;
@@ -15,6 +24,10 @@ Layout (all keys under `miroir:`):
 
 Long on purpose: this module owns the queue's key layout, so every read and write of those keys
 lives here (tests/test_layout.py holds other modules to it).
+
+Every change (admission, claim, release, reassign, resolve, reopen, escalation) is written with
+its history entry and its live event in one transaction (`_history`); the rules of who may do
+what are processors/inbox.py's, asked inside that transaction.
 
 Admission is idempotent (a callback id is admitted once) and follows
 `processors.callbacks.admission`, batch by batch in one optimistic
@@ -32,6 +45,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError, WatchError
 
 from processors.callbacks import CustomerHistory, admission, epoch, from_epoch, is_overdue, within_sla
+from processors.inbox import refusal
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +60,8 @@ EVENTS_KEPT = 10_000  # a live page needs the last moments; a reconnecting one r
 OUTBOX = f"{PREFIX}cb:outbox"
 NOTIFIER = "notifier"
 NOTIFIED = ("created", "escalated")  # the changes people are told about
+SEQ = f"{PREFIX}cb:seq"
+DURATIONS_KEPT = 500  # as the mirror keeps per site and step (streams/callbacks.py)
 
 
 def site_step(site: str, step: str | None) -> str:
@@ -77,8 +93,42 @@ def escalation_stream(site: str) -> str:
     return f"{PREFIX}escalations:{site}"
 
 
+def unclaimed_key(site: str) -> str:
+    return f"{PREFIX}cb:unclaimed:{site}"
+
+
+def customer_callbacks_key(customer_ref: str) -> str:
+    return f"{PREFIX}cb:customer:{customer_ref}:callbacks"
+
+
+def resolutions_key(site: str) -> str:
+    return f"{PREFIX}cb:resolutions:{site}"
+
+
+def durations_key(site: str) -> str:
+    return f"{PREFIX}cb:durations:{site}"
+
+
 class CallbackError(ValueError):
-    """A manager's action that cannot be done; the message says why."""
+    """A manager's action that cannot be done; the message says why, `reason` in a word
+    (no_callback, or one of processors.inbox.refusal's)."""
+
+    def __init__(self, message: str, reason: str = "conflict") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _refused(callback: str, action: str, why: str, request: dict[str, str]) -> str:
+    """A refusal (processors.inbox.refusal's word) in a sentence for people."""
+    said = {
+        "resolved": f"{callback} was already resolved by {request.get('resolved_by')}",
+        "claimed": f"{callback} is claimed by {request.get('claimed_by')}",
+        "not_yours": f"{callback} is claimed by {request.get('claimed_by')}: only they (or the site's escalation "
+        "group) may do that",
+        "not_claimed": f"{callback} is not claimed",
+        "not_resolved": f"{callback} is not resolved: only a resolved callback may be reopened",
+    }
+    return f"cannot {action}: {said.get(why, why)}"
 
 
 def _flatten(request: dict[str, Any]) -> dict[str, str]:
@@ -90,10 +140,13 @@ def _flatten(request: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in fields.items() if v is not None}
 
 
-def _outcome(request: dict[str, Any], manager: str, outcome: str, note: str | None, now: float) -> dict[str, Any]:
+def _outcome(
+    request: dict[str, Any], manager: str, outcome: str, note: str | None, now: float, root_cause: str | None = None
+) -> dict[str, Any]:
     """The CallbackOutcome record of `request` resolved at `now`."""
     due = float(request["due_at"])
     return {
+        "root_cause": root_cause,
         "callback_id": request["callback_id"],
         "response_id": request["response_id"],
         "site": request["site"],
@@ -145,12 +198,15 @@ class CallbackQueue:
             return []
         keys = {callback_key(r["callback_id"]) for r in requests} | {customer_key(r["customer_ref"]) for r in requests}
         while True:
+            # Numbers for the claim order, taken before the transaction (a retry takes new ones: gaps
+            # are harmless); concurrent batches interleave, each in its own order.
+            last = int(await self.client.incrby(SEQ, len(requests)))
             try:
-                return await self._admit(requests, sorted(keys), now)
+                return await self._admit(requests, sorted(keys), now, last - len(requests) + 1)
             except WatchError:
                 log.info("callback admission raced with another writer; retrying the batch")
 
-    async def _admit(self, requests: list[dict[str, Any]], keys: list[str], now: float) -> list[str]:
+    async def _admit(self, requests: list[dict[str, Any]], keys: list[str], now: float, seq: int) -> list[str]:
         async with self.client.pipeline(transaction=True) as pipe:
             await pipe.watch(*keys)
             # Read everything in one round trip; the WATCH above still voids the
@@ -165,14 +221,14 @@ class CallbackQueue:
             customers = {r["customer_ref"]: c for r, c in zip(requests, found[len(requests) :], strict=True)}
             pipe.multi()
             decisions = []
-            for request in requests:
+            for number, request in enumerate(requests, start=seq):
                 callback, customer = request["callback_id"], request["customer_ref"]
                 seen = customers[customer]
                 history = CustomerHistory(seen.get("open"), float(seen["closed_at"]) if "closed_at" in seen else None)
                 decision = admission(callback, known[callback], history, now, self.quiet_days)
                 decisions.append(decision)
                 if decision == "admit":
-                    await self._add(pipe, request, now)
+                    await self._add(pipe, request, now, number)
                     known[callback] = True
                     customers[customer] = {**seen, "open": callback}
                 elif decision != "duplicate":
@@ -180,10 +236,12 @@ class CallbackQueue:
             await pipe.execute()
             return decisions
 
-    async def _add(self, pipe: Any, request: dict[str, Any], now: float) -> None:
+    async def _add(self, pipe: Any, request: dict[str, Any], now: float, seq: int) -> None:
         callback, site = request["callback_id"], request["site"]
-        pipe.hset(callback_key(callback), mapping={**_flatten(request), "status": "open"})
+        pipe.hset(callback_key(callback), mapping={**_flatten(request), "status": "open", "seq": str(seq)})
         pipe.hset(customer_key(request["customer_ref"]), "open", callback)
+        pipe.zadd(customer_callbacks_key(request["customer_ref"]), {callback: epoch(request["created_at"])})
+        pipe.zadd(unclaimed_key(site), {callback: seq})
         pipe.zadd(DUE, {callback: epoch(request["due_at"])})
         pipe.zadd(site_step_due(site, request.get("step_id")), {callback: epoch(request["due_at"])})
         pipe.sadd(SITE_STEPS, site_step(site, request.get("step_id")))
@@ -191,66 +249,175 @@ class CallbackQueue:
         pipe.xadd(site_stream(site), {"callback_id": callback})
         await self._history(pipe, callback, site, "created", "pipeline", now, priority=request["priority"])
 
-    async def ensure_group(self, site: str) -> None:
-        try:
-            await self.client.xgroup_create(site_stream(site), GROUP, id="0", mkstream=True)
-        except ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
-
     # ------------------------------------------------------------ managers
 
     async def claim(self, site: str, manager: str, now: float) -> dict[str, Any] | None:
-        """Give `manager` the oldest unclaimed callback of `site`, or None."""
-        await self.ensure_group(site)
-        entries = await self.client.xreadgroup(GROUP, manager, {site_stream(site): ">"}, count=1)
-        if not entries:
-            return None
-        entry_id, fields = entries[0][1][0]
-        callback = fields["callback_id"]
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                callback_key(callback),
-                mapping={
-                    "status": "claimed",
-                    "claimed_by": manager,
-                    "claimed_at": str(now),
-                    "entry_id": entry_id,
-                },
-            )
-            await self._history(pipe, callback, site, "claimed", manager, now)
-            await pipe.execute()
+        """Give `manager` the site's oldest unclaimed callback, or None. The WATCH on the site's
+        unclaimed set voids the transaction when another claim (next or by id), a release or a
+        resolve changed it meanwhile: then it tries again with the new first one."""
+        key = unclaimed_key(site)
+        while True:
+            try:
+                async with self.client.pipeline(transaction=True) as pipe:
+                    await pipe.watch(key)
+                    first = await pipe.zrange(key, 0, 0)
+                    if not first:
+                        return None
+                    callback = first[0]
+                    pipe.multi()
+                    self._claimed(pipe, callback, site, manager, now)
+                    await self._history(pipe, callback, site, "claimed", manager, now)
+                    await pipe.execute()
+                return await self.get(callback)
+            except WatchError:
+                continue
+
+    @staticmethod
+    def _claimed(pipe: Any, callback: str, site: str, manager: str, now: float) -> None:
+        pipe.zrem(unclaimed_key(site), callback)
+        pipe.hset(callback_key(callback), mapping={"status": "claimed", "claimed_by": manager, "claimed_at": str(now)})
+
+    async def _change(
+        self, callback: str, action: str, who: str, elevated: bool, write: Any, watch: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """One manager's action on one callback, atomically: read it (WATCHed, with `watch`), ask
+        processors.inbox.refusal, then `write(pipe, request, watched)` in MULTI; retried when another
+        change came between. Returns the callback as it was before."""
+        while True:
+            try:
+                async with self.client.pipeline(transaction=True) as pipe:
+                    await pipe.watch(callback_key(callback), *watch)
+                    request = await pipe.hgetall(callback_key(callback))
+                    if not request:
+                        raise CallbackError(f"no callback {callback!r}", "no_callback")
+                    why = refusal(action, request, who, elevated)
+                    if why:
+                        raise CallbackError(_refused(callback, action, why, request), why)
+                    watched = [await pipe.hgetall(key) for key in watch]
+                    pipe.multi()
+                    await write(pipe, request, watched)
+                    await pipe.execute()
+                return dict(request)
+            except WatchError:
+                continue
+
+    async def claim_id(self, callback: str, manager: str, now: float) -> dict[str, Any]:
+        """Give `manager` this callback (from the inbox's case page); claiming one's own is a no-op."""
+
+        async def write(pipe: Any, request: dict[str, str], _: Any) -> None:
+            if request.get("claimed_by") != manager:
+                self._claimed(pipe, callback, request["site"], manager, now)
+                await self._history(pipe, callback, request["site"], "claimed", manager, now)
+
+        await self._change(callback, "claim", manager, False, write)
         return await self.get(callback)
 
-    async def resolve(self, callback: str, outcome: str, note: str | None, manager: str, now: float) -> dict[str, Any]:
+    async def release(self, callback: str, who: str, now: float, elevated: bool = False) -> dict[str, Any]:
+        """Give a claimed callback back to the site: open again, at its place in the claim order."""
+
+        async def write(pipe: Any, request: dict[str, str], _: Any) -> None:
+            self._unclaimed(pipe, callback, request)
+            await self._history(pipe, callback, request["site"], "released", who, now, was=request["claimed_by"])
+
+        await self._change(callback, "release", who, elevated, write)
+        return await self.get(callback)
+
+    @staticmethod
+    def _unclaimed(pipe: Any, callback: str, request: dict[str, str]) -> None:
+        pipe.hset(callback_key(callback), "status", "open")
+        pipe.hdel(callback_key(callback), "claimed_by", "claimed_at")
+        pipe.zadd(unclaimed_key(request["site"]), {callback: float(request.get("seq") or 0)})
+
+    async def reassign(self, callback: str, to: str, who: str, now: float, elevated: bool = False) -> dict[str, Any]:
+        """Give an unresolved callback to `to` (the caller checked they see its site)."""
+
+        async def write(pipe: Any, request: dict[str, str], _: Any) -> None:
+            self._claimed(pipe, callback, request["site"], to, now)
+            await self._history(
+                pipe, callback, request["site"], "reassigned", who, now, to=to, was=request.get("claimed_by")
+            )
+
+        await self._change(callback, "reassign", who, elevated, write)
+        return await self.get(callback)
+
+    async def resolve(
+        self,
+        callback: str,
+        outcome: str,
+        note: str | None,
+        manager: str,
+        now: float,
+        root_cause: str | None = None,
+        elevated: bool = False,
+    ) -> dict[str, Any]:
         """Close a callback; returns the CallbackOutcome record to publish. The same manager resolving
         it again with the same outcome gets the same record back (nothing changes): so whoever could
         not publish it (Kafka away) publishes it by trying again."""
         request = await self.get(callback)
         if request["status"] == "resolved":
             if (request.get("resolved_by"), request.get("outcome")) == (manager, outcome):
-                return _outcome(request, manager, outcome, request.get("note") or None, float(request["resolved_at"]))
-            raise CallbackError(f"{callback} was already resolved by {request.get('resolved_by')}")
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                callback_key(callback),
-                mapping={
-                    "status": "resolved",
-                    "resolved_by": manager,
-                    "resolved_at": str(now),
-                    "outcome": outcome,
-                    "note": note or "",
-                },
-            )
+                return _outcome(
+                    request,
+                    manager,
+                    outcome,
+                    request.get("note") or None,
+                    float(request["resolved_at"]),
+                    request.get("root_cause") or None,
+                )
+            raise CallbackError(f"{callback} was already resolved by {request.get('resolved_by')}", "resolved")
+
+        async def write(pipe: Any, request: dict[str, str], _: Any) -> None:
+            site = request["site"]
+            closing = {"resolved_by": manager, "resolved_at": str(now), "outcome": outcome, "note": note or ""}
+            pipe.hset(callback_key(callback), mapping={"status": "resolved", **closing})
+            pipe.hdel(callback_key(callback), "root_cause")
+            if root_cause:
+                pipe.hset(callback_key(callback), "root_cause", root_cause)
             pipe.hdel(customer_key(request["customer_ref"]), "open")
             pipe.hset(customer_key(request["customer_ref"]), "closed_at", str(now))
             pipe.zrem(DUE, callback)
-            pipe.zrem(site_step_due(request["site"], request.get("step_id")), callback)
-            if request.get("entry_id"):
-                pipe.xack(site_stream(request["site"]), GROUP, request["entry_id"])
-            await self._history(pipe, callback, request["site"], "resolved", manager, now, outcome=outcome)
-            await pipe.execute()
-        return _outcome(request, manager, outcome, note, now)
+            pipe.zrem(site_step_due(site, request.get("step_id")), callback)
+            pipe.zrem(unclaimed_key(site), callback)
+            if request.get("entry_id"):  # claimed through the consumer group of earlier versions
+                pipe.xack(site_stream(site), GROUP, request["entry_id"])
+            # The site's loop figures, one resolution each (a reopened case resolved again counts again).
+            pipe.hincrby(resolutions_key(site), "resolved", 1)
+            pipe.hincrby(resolutions_key(site), "within_sla", int(within_sla(now, float(request["due_at"]))))
+            pipe.lpush(durations_key(site), str(now - float(request["created_at"])))
+            pipe.ltrim(durations_key(site), 0, DURATIONS_KEPT - 1)
+            await self._history(pipe, callback, site, "resolved", manager, now, outcome=outcome, root_cause=root_cause)
+
+        try:
+            before = await self._change(callback, "resolve", manager, elevated, write)
+        except CallbackError as error:
+            if error.reason != "resolved":
+                raise
+            return await self.resolve(callback, outcome, note, manager, now, root_cause, elevated)  # raced: as above
+        return _outcome(before, manager, outcome, note, now, root_cause)
+
+    async def reopen(self, callback: str, who: str, now: float, note: str | None = None) -> dict[str, Any]:
+        """A resolved callback comes back, open and unclaimed, with its original due time; publishes
+        nothing (processors/inbox.py: its next resolution is a new outcome). Refused while the
+        customer has another open callback (one at a time)."""
+        request = await self.get(callback)
+        customer = customer_key(request["customer_ref"])
+
+        async def write(pipe: Any, request: dict[str, str], watched: list[dict[str, str]]) -> None:
+            if watched[0].get("open") not in (None, callback):
+                raise CallbackError(
+                    f"the customer of {callback} has another open callback, {watched[0]['open']}", "customer_has_open"
+                )
+            site, due = request["site"], float(request["due_at"])
+            self._unclaimed(pipe, callback, request)
+            pipe.hdel(callback_key(callback), "resolved_by", "resolved_at", "outcome", "note", "root_cause")
+            pipe.hincrby(callback_key(callback), "reopened", 1)
+            pipe.hset(customer, "open", callback)
+            pipe.zadd(DUE, {callback: due})
+            pipe.zadd(site_step_due(site, request.get("step_id")), {callback: due})
+            await self._history(pipe, callback, site, "reopened", who, now, note=note)
+
+        await self._change(callback, "reopen", who, False, write, watch=(customer,))
+        return await self.get(callback)
 
     async def get(self, callback: str) -> dict[str, Any]:
         fields = await self.client.hgetall(callback_key(callback))
@@ -297,6 +464,30 @@ class CallbackQueue:
             public["escalated"] = "escalated_at" in request
             out.append(public)
         return out
+
+    async def customer_callbacks(self, customer_ref: str, now: float, limit: int = 20) -> list[dict[str, Any]]:
+        """The customer's callbacks the queue knows, the newest `limit`, as `listing` (no contact)."""
+        found = await self.client.zrevrange(customer_callbacks_key(customer_ref), 0, limit - 1)
+        return await self._rows(list(found), now)
+
+    async def site_figures(self, site: str, now: float) -> dict[str, Any]:
+        """The site's open and overdue callbacks now, and its resolutions: how many, how many within
+        SLA, the last DURATIONS_KEPT request-to-resolution times (seconds). Bounded reads."""
+        keys = [f"{DUE}:{k}" for k in await self.client.smembers(SITE_STEPS) if k.startswith(f"{site}|")]
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(resolutions_key(site))
+            pipe.lrange(durations_key(site), 0, DURATIONS_KEPT - 1)
+            for key in keys:
+                pipe.zcard(key)
+                pipe.zcount(key, "-inf", f"({now}")
+            tally, durations, *counts = await pipe.execute()
+        return {
+            "open": sum(counts[0::2]),
+            "overdue": sum(counts[1::2]),
+            "resolved": int(tally.get("resolved", 0)),
+            "within_sla": int(tally.get("within_sla", 0)),
+            "durations": [float(d) for d in durations],
+        }
 
     async def escalate_overdue(self, now: float) -> list[str]:
         """Escalate every unresolved callback past its due time, once each; returns their ids."""

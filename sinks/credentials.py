@@ -99,6 +99,14 @@ class Credentials:
             await pipe.execute()
         return token, session
 
+    async def session_alive(self, token: str, now: float, idle: float, absolute: float) -> bool:
+        """Whether this cookie's session is open, without seeing it: its idle clock does not start
+        again (a live page left open must not keep a session alive on its own)."""
+        fields = await self.redis.hgetall(session_key(digest(token)))
+        return bool(fields) and not session_over(
+            float(fields["created_at"]), float(fields["last_seen"]), now, idle, absolute
+        )
+
     async def session(self, token: str, now: float, idle: float, absolute: float) -> Session | None:
         """The session of this cookie, seen now (its idle clock starts again), or None: never opened,
         closed, or over (unused for `idle` seconds, or older than `absolute`)."""

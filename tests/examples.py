@@ -99,7 +99,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "due_at": T0,
     },
     "CallbackOutcome": {
-        "schema_version": 1,
+        "schema_version": 2,
         "callback_id": "cb-r-1",
         "response_id": "r-1",
         "site": "lyon",
@@ -113,6 +113,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "resolved_at": T0,
         "due_at": T0,
         "within_sla": True,
+        "root_cause": "late_delivery",
     },
     "DeadLetter": {
         "schema_version": 1,

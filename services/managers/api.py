@@ -1,6 +1,6 @@
-"""The callbacks' JSON API, scoped per site: a caller sees and acts only on the sites their role gives
-them (processors/access.py), 403 otherwise. Every action goes to the callback's audit log with who,
-when, what and from which address; contact details go only to the manager who claimed the callback.
+"""The callbacks' JSON API, what it reads, scoped per site: a caller sees only the sites their role
+gives them (processors/access.py), 403 otherwise; contact details go only to the manager who claimed
+the callback. What changes a callback: actions.py; the live changes: events.py.
 """
 
 from __future__ import annotations
@@ -8,30 +8,22 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from schemas import codec_for
-from services.managers.auth import Acting, Caller, Identified
-from services.managers.context import Managers, Refusal, client_address, managers
+from processors.access import visible_sites
+from processors.inbox import site_figures, tabs, urgency
+from services.managers.auth import Caller, Identified
+from services.managers.context import Managers, Refusal, managers
 from sinks.callback_queue import CallbackError
 
 router = APIRouter(prefix="/v1")
 CallbackId = Annotated[str, Path(min_length=1, max_length=256)]
 Site = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 MAX_LISTED = 1000  # per site and request: a busy site has tens of thousands
-Outcome = Literal["reached", "no_answer", "resolved", "refused"]  # schemas/CallbackOutcome.avsc's symbols
+INBOX_DONE = 50  # the inbox's "done" tab: the site's latest callbacks, resolved ones among them
 REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Signed out, or a token unknown, revoked, or of a disabled account"},
     403: {"description": "A site the caller may not see, or (with a session cookie) no CSRF token"},
 }
-
-
-class Resolution(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    outcome: Outcome
-    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
-        description="What was said or done (required, not blank)"
-    )
 
 
 def _check_site(app: Managers, caller: Caller, site: str) -> None:
@@ -40,13 +32,18 @@ def _check_site(app: Managers, caller: Caller, site: str) -> None:
 
 
 def _shown(callback: dict[str, Any], caller: Caller, audit: list[dict[str, Any]]) -> dict[str, Any]:
-    """The callback as `caller` may see it: contact details only for the manager who claimed it."""
-    mine = callback.get("claimed_by") == caller.user.name
+    """The callback as `caller` may see it: contact details only for the manager who claimed it
+    (and only while it is theirs: a released, reassigned or resolved case shows them no more)."""
+    mine = callback.get("status") == "claimed" and callback.get("claimed_by") == caller.user.name
     return {
         **{k: v for k, v in callback.items() if mine or not k.startswith("contact_")},
         "contact_shown": mine,
         "audit": audit,
     }
+
+
+def _with_tabs(row: dict[str, Any], now: float) -> dict[str, Any]:
+    return {**row, "tabs": tabs(row["status"], float(row["due_at"]), bool(row.get("escalated")), now)}
 
 
 async def _callback(app: Managers, caller: Caller, callback_id: str) -> dict[str, Any]:
@@ -108,58 +105,73 @@ async def listing(
 
 @router.get("/callbacks/{callback_id}", summary="A callback, its history and its audit log", responses=REFUSALS)
 async def show(request: Request, caller: Identified, callback_id: CallbackId) -> dict[str, Any]:
+    """With `tabs` (where the inbox shows it) and `customer` (the customer's other callbacks on the sites
+    the caller sees, newest first, without contact details)."""
     app = managers(request)
     callback = await _callback(app, caller, callback_id)
-    return _shown(callback, caller, await app.accounts.audit_trail(callback_id))
+    now = app.clock()
+    scope = app.scope(caller.user)
+    others = await app.queue.customer_callbacks(callback["customer_ref"], now)
+    shown = _shown(callback, caller, await app.accounts.audit_trail(callback_id))
+    return {
+        **_with_tabs(shown, now),
+        "customer": [r for r in others if r["callback_id"] != callback_id and scope.covers(r["site"])],
+    }
 
 
-@router.post(
-    "/sites/{site}/claim",
-    summary="Claim the site's oldest unclaimed callback; its contact details come with it",
-    responses=REFUSALS,
-)
-async def claim(request: Request, caller: Acting, site: Site) -> dict[str, Any]:
+@router.get("/inbox", summary="The inbox: each site's figures, its unresolved callbacks and latest resolved ones")
+async def inbox(
+    request: Request,
+    caller: Identified,
+    site: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 100,
+) -> dict[str, Any]:
+    """Every case with its `tabs` (todo, in_progress, done, overdue, escalated), most urgent first, and
+    per site `figures` (open, overdue, within_sla_pct, median_hours_to_callback: the mirror's)."""
+    app = managers(request)
+    sites = await _sites(app, caller, site)
+    now = app.clock()
+    figures, cases = {}, {}
+    for name in sites:
+        figures[name] = site_figures(await app.queue.site_figures(name, now))
+        _, unresolved = await app.queue.unresolved(name, now, limit)
+        latest = await app.queue.listing(name, now, min(limit, INBOX_DONE))
+        cases.update({r["callback_id"]: r for r in [*latest, *unresolved]})
+    rows = sorted((_with_tabs(r, now) for r in cases.values()), key=urgency)
+    return {"sites": sites, "figures": figures, "callbacks": rows, "now": now}
+
+
+@router.get("/sites/{site}/figures", summary="A site's open, overdue, within-SLA % and median time to callback")
+async def figures(request: Request, caller: Identified, site: Site) -> dict[str, Any]:
     app = managers(request)
     _check_site(app, caller, site)
-    now = app.clock()
-    callback = await app.queue.claim(site, caller.user.name, now)
-    if callback is None:
-        return {"callback": None}
-    await app.accounts.audit(callback["callback_id"], caller.user.name, "claimed", client_address(request), now)
-    audit = await app.accounts.audit_trail(callback["callback_id"])
-    return {"callback": _shown(callback, caller, audit)}
+    return {"site": site, **site_figures(await app.queue.site_figures(site, app.clock()))}
 
 
-@router.post(
-    "/callbacks/{callback_id}/resolve",
-    summary="Record a callback's outcome (a note is required); its CallbackOutcome goes to Kafka",
-    responses={**REFUSALS, 409: {"description": "Resolved before, by someone else or otherwise"}, 503: {}},
-)
-async def resolve(request: Request, caller: Acting, callback_id: CallbackId, body: Resolution) -> dict[str, Any]:
+@router.get("/sites/{site}/people", summary="Who may take a case of the site (reassign): its managers and leads")
+async def people(request: Request, caller: Identified, site: Site) -> dict[str, Any]:
     app = managers(request)
-    before = await _callback(app, caller, callback_id)
-    now = app.clock()
-    try:
-        record = await app.queue.resolve(callback_id, body.outcome, body.note, caller.user.name, now)
-    except CallbackError as error:
-        raise Refusal(409, "resolved_before", str(error)) from None
-    again = before["status"] == "resolved"  # the same person and outcome: publish what may be missing
-    action = "outcome published again" if again else "resolved"
-    await app.accounts.audit(callback_id, caller.user.name, action, client_address(request), now, outcome=body.outcome)
-    value = codec_for("CallbackOutcome").encode(record)
-    try:
-        errors = await app.sender.send_many([(app.topics.callback_outcomes, record["site"], value)])
-    except RuntimeError as error:  # BrokerUnavailable: the producer could not even start
-        errors = [error]
-    if any(errors):
-        raise Refusal(
-            503,
-            "outcome_not_published",
-            f"{callback_id} is resolved in the queue, but Kafka did not take its outcome ({errors[0]}); "
-            "send the same resolve again to publish it",
-            {"Retry-After": "5"},
-        )
-    return {"callback_id": callback_id, "outcome": body.outcome, "within_sla": record["within_sla"], "published": True}
+    _check_site(app, caller, site)
+    users = await app.accounts.users()
+    covering = [u for u in users if not u.disabled and visible_sites(u, app.hierarchy).covers(site)]
+    # Admins see every site but are not a site's staff: managers and leads first, by name.
+    ranked = sorted(covering, key=lambda u: (u.role == "admin", u.name))
+    return {"site": site, "people": [{"name": u.name, "role": u.role} for u in ranked]}
+
+
+@router.get("/root-causes", summary="The root causes a resolution may name, with French and English labels")
+async def root_causes(request: Request, caller: Identified) -> dict[str, Any]:
+    causes = managers(request).root_causes
+    return {"root_causes": [{"id": c.id, "fr": c.fr, "en": c.en} for c in causes.values()]}
+
+
+async def _sites(app: Managers, caller: Caller, site: str | None) -> list[str]:
+    """The one site asked (403 when not the caller's), else every site the caller sees."""
+    if site is not None:
+        _check_site(app, caller, site)
+        return [site]
+    scope = app.scope(caller.user)
+    return sorted(set(scope.sites) | (await app.queue.sites() if scope.everywhere else set()))
 
 
 @router.get("/sites/{site}/escalations", summary="The site's escalated callbacks (overdue, unresolved)")

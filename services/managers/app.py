@@ -20,7 +20,8 @@ from starlette.middleware.base import RequestResponseEndpoint
 from config.settings import Settings
 from config.settings import settings as default_settings
 from processors.access import load_hierarchy
-from services.managers import api, auth
+from processors.inbox import load_root_causes
+from services.managers import actions, api, auth, events, views
 from services.managers.context import Managers, Refusal, Sender, managers
 from services.managers.pages import asset
 from sinks.accounts import AccountStore
@@ -33,8 +34,15 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'",
+    # The pages' own scripts only (no inline script, no CDN); their fetches and the live events to here only.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+}
+STATIC = {  # what /static/ serves from web/, and as what
+    "managers.css": "text/css; charset=utf-8",
+    "common.js": "text/javascript; charset=utf-8",
+    "inbox.js": "text/javascript; charset=utf-8",
+    "case.js": "text/javascript; charset=utf-8",
 }
 
 
@@ -59,6 +67,7 @@ def create_app(
         queue=CallbackQueue.from_url(settings.redis.dsn, quiet_days),
         sender=sender,
         clock=clock,
+        root_causes=load_root_causes(settings.managers.root_causes_file),
     )
     if secret is not None:
         state.signin_key = secret.get_secret_value().encode()
@@ -106,12 +115,15 @@ def create_app(
         refusal = Refusal(503, "redis_unavailable", f"Redis cannot be reached: {error}", {"Retry-After": "5"})
         return JSONResponse(refusal.body(), status_code=503, headers=refusal.headers)
 
-    app.include_router(auth.router)
-    app.include_router(api.router)
+    for router in (auth.router, views.router, api.router, actions.router, events.router):
+        app.include_router(router)
 
-    @app.get("/static/managers.css", include_in_schema=False)
-    async def stylesheet() -> Response:
-        return Response(asset("managers.css"), media_type="text/css; charset=utf-8")
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        if name not in STATIC:
+            raise Refusal(404, "not_found", f"no file {name!r}")
+        # Not no-store: the same for everyone, and nothing personal in it; revalidated each time.
+        return Response(asset(name), media_type=STATIC[name], headers={"Cache-Control": "no-cache"})
 
     @app.get("/healthz", summary="200 when Redis and Kafka (with the callback-outcomes topic) answer, else 503")
     async def healthz(request: Request) -> JSONResponse:

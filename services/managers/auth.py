@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
@@ -25,13 +26,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from processors.access import AccessError, User, check_name, signin_wait
 from services.managers.context import Managers, Refusal, managers
-from services.managers.pages import home_page, language, signin_page
+from services.managers.pages import language, signin_page
 from sinks.credentials import Session
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SIGNIN_COOKIE = "miroir_signin"  # the sign-in form's nonce
 MAX_FORM_BYTES = 8192
+# Where sign-in may send people back to: a case page (a notification's link), nowhere else (no open redirect).
+NEXT = re.compile(r"^/callbacks/[A-Za-z0-9._:-]{1,256}$")
 router = APIRouter()
 
 
@@ -120,9 +123,12 @@ async def _form(request: Request) -> dict[str, str]:
 # ---------------------------------------------------------------- pages and routes
 
 
-def _page(app: Managers, lang: str, status: int = 200, error: str | None = None, name: str = "") -> HTMLResponse:
+def _page(
+    app: Managers, lang: str, status: int = 200, error: str | None = None, name: str = "", then: str = ""
+) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
-    page = HTMLResponse(signin_page(lang, signin_csrf(app.signin_key, nonce), error, name), status_code=status)
+    form = signin_page(lang, signin_csrf(app.signin_key, nonce), error, name, then if NEXT.match(then) else "")
+    page = HTMLResponse(form, status_code=status)
     page.set_cookie(
         SIGNIN_COOKIE,
         nonce,
@@ -137,7 +143,8 @@ def _page(app: Managers, lang: str, status: int = 200, error: str | None = None,
 
 @router.get("/signin", response_class=HTMLResponse, summary="The sign-in form (French; English with ?lang=en)")
 async def signin_form(request: Request) -> HTMLResponse:
-    return _page(managers(request), language(request.query_params.get("lang")))
+    query = request.query_params
+    return _page(managers(request), language(query.get("lang")), then=query.get("next", ""))
 
 
 @router.post(
@@ -150,26 +157,27 @@ async def signin(request: Request) -> Response:
     form = await _form(request)
     lang = language(form.get("lang"))
     name, password = form.get("name", "").strip(), form.get("password", "")
+    then = form.get("next", "") if NEXT.match(form.get("next", "")) else ""
     if not signin_csrf_ok(app.signin_key, request.cookies.get(SIGNIN_COOKIE), form.get(CSRF_FIELD, "")):
-        return _page(app, lang, 403, "csrf", name)
+        return _page(app, lang, 403, "csrf", name, then)
     try:
         check_name(name, "user name")
     except AccessError:
-        return _page(app, lang, 401, "wrong", name)
+        return _page(app, lang, 401, "wrong", name, then)
     now = app.clock()
     wait = signin_wait(await app.accounts.signin_failures(name), now, app.throttle)
     if wait > 0:
-        page = _page(app, lang, 429, "locked", name)
+        page = _page(app, lang, 429, "locked", name, then)
         page.headers["Retry-After"] = str(math.ceil(wait))
         return page
     user = await app.accounts.authenticate(name, password)
     if user is None:
         rule = app.throttle
         await app.accounts.record_failure(name, now, rule.max_failures, rule.window + rule.lock)
-        return _page(app, lang, 401, "wrong", name)
+        return _page(app, lang, 401, "wrong", name, then)
     await app.accounts.clear_failures(name)
     token, _ = await app.credentials.open_session(user.name, now, app.settings.session_idle)
-    done = RedirectResponse("/?lang=en" if lang == "en" else "/", status_code=303)
+    done = RedirectResponse((then or "/") + ("?lang=en" if lang == "en" else ""), status_code=303)
     done.set_cookie(
         app.cookie,
         token,
@@ -194,15 +202,3 @@ async def signout(request: Request) -> Response:
     done = RedirectResponse("/signin?lang=en" if language(form.get("lang")) == "en" else "/signin", status_code=303)
     done.delete_cookie(app.cookie, path="/", secure=app.settings.secure_cookies, httponly=True, samesite="lax")
     return done
-
-
-@router.get("/", response_class=HTMLResponse, summary="Who is signed in, their sites; else to /signin")
-async def home(request: Request) -> Response:
-    lang = language(request.query_params.get("lang"))
-    try:
-        caller = await identify(request)
-    except Refusal:
-        return RedirectResponse("/signin?lang=en" if lang == "en" else "/signin", status_code=303)
-    app = managers(request)
-    csrf = caller.session.csrf if caller.session else None  # a token's holder gets no sign-out form
-    return HTMLResponse(home_page(lang, caller.user, app.scope(caller.user), csrf))

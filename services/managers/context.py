@@ -12,6 +12,7 @@ from fastapi import Request
 from config.settings import ManagersSettings
 from config.topics import Topics
 from processors.access import Hierarchy, Scope, SigninThrottle, User, visible_sites
+from processors.inbox import RootCause
 from sinks.accounts import AccountStore
 from sinks.callback_queue import CallbackQueue
 from sinks.credentials import Credentials
@@ -50,6 +51,8 @@ class Managers:
     clock: Callable[[], float]
     # Signs the sign-in form's CSRF token (services/managers/auth.py).
     signin_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # What a resolution may name (ManagersSettings.root_causes_file), by id.
+    root_causes: dict[str, RootCause] = field(default_factory=dict)
 
     @property
     def throttle(self) -> SigninThrottle:

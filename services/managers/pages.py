@@ -1,4 +1,9 @@
-"""The managers' HTML pages (web/: plain HTML and CSS, no build step), in French or English."""
+"""The managers' HTML pages (web/: plain HTML, CSS and JS, no build step), in French or English.
+
+The server writes each page's frame (who is signed in, their sites, the sign-out form, the case's id)
+and the page's own script (web/inbox.js, web/case.js; no inline script) fills it from the JSON API
+and keeps it live from GET /v1/events.
+"""
 
 from __future__ import annotations
 
@@ -33,12 +38,19 @@ WORDS: dict[str, dict[str, str]] = {
         "fr": "Administrateur, vous voyez tous les sites, dont :",
         "en": "Admin, you see every site, among them:",
     },
-    "hint": {
-        "fr": "La boîte de réception arrive bientôt ; en attendant, vos rappels se traitent avec "
-        "« miroir callbacks » et un jeton personnel.",
-        "en": "The inbox is coming; meanwhile, handle your callbacks with `miroir callbacks` and a personal token.",
-    },
     "signout": {"fr": "Se déconnecter", "en": "Sign out"},
+    "inbox": {"fr": "Rappels clients", "en": "Customer callbacks"},
+    "case": {"fr": "Rappel", "en": "Callback"},
+    "back": {"fr": "← Boîte de réception", "en": "← Inbox"},
+    "noscript": {
+        "fr": "Cette page a besoin de JavaScript ; sinon, « miroir callbacks » fait la même chose.",
+        "en": "This page needs JavaScript; otherwise `miroir callbacks` does the same.",
+    },
+    "forbidden": {
+        "fr": "Ce rappel est celui d'un site que vous ne voyez pas.",
+        "en": "This callback belongs to a site you may not see.",
+    },
+    "missing": {"fr": "Aucun rappel de ce nom.", "en": "No callback by that name."},
 }
 
 
@@ -59,8 +71,9 @@ def asset(name: str) -> str:
     return (WEB_DIR / name).read_text()
 
 
-def signin_page(lang: str, csrf: str, error: str | None, name: str) -> str:
-    """The sign-in form; `error` a key of WORDS (wrong, locked, csrf) shown above it."""
+def signin_page(lang: str, csrf: str, error: str | None, name: str, then: str = "") -> str:
+    """The sign-in form; `error` a key of WORDS (wrong, locked, csrf) shown above it; `then` where to
+    go once signed in (a case page the caller checked)."""
     other = _other(lang)
     return _template("signin.html").substitute(
         lang=lang,
@@ -69,6 +82,7 @@ def signin_page(lang: str, csrf: str, error: str | None, name: str) -> str:
         switch=f"/signin?lang={other}",
         error=f'<p class="error" role="alert">{WORDS[error][lang]}</p>' if error else "",
         csrf=html.escape(csrf),
+        then=html.escape(then),
         name=html.escape(name),
         name_label=WORDS["name"][lang],
         password_label=WORDS["password"][lang],
@@ -76,25 +90,59 @@ def signin_page(lang: str, csrf: str, error: str | None, name: str) -> str:
     )
 
 
-def home_page(lang: str, user: User, scope: Scope, csrf: str | None) -> str:
-    """Who is signed in and the sites they see; a sign-out form for a browser's session."""
-    other = _other(lang)
-    role = Template(WORDS[user.role][lang]).substitute(region=html.escape(user.region or ""))
-    signout = (
-        '<form method="post" action="/signout">'
+def _signout(lang: str, csrf: str | None) -> str:
+    if not csrf:  # a token's holder gets no sign-out form
+        return ""
+    return (
+        '<form method="post" action="/signout" class="signout">'
         f'<input type="hidden" name="csrf_token" value="{html.escape(csrf)}">'
         f'<input type="hidden" name="lang" value="{lang}">'
         f'<button type="submit">{WORDS["signout"][lang]}</button></form>'
-        if csrf
-        else ""
     )
-    return _template("home.html").substitute(
+
+
+def inbox_page(lang: str, user: User, scope: Scope, csrf: str | None) -> str:
+    """The inbox's frame: who is signed in, their role and sites; web/inbox.js fills in the cases."""
+    other = _other(lang)
+    role = Template(WORDS[user.role][lang]).substitute(region=html.escape(user.region or ""))
+    return _template("inbox.html").substitute(
         lang=lang,
-        title=Template(WORDS["hello"][lang]).substitute(name=html.escape(user.name)),
+        title=WORDS["inbox"][lang],
         other=other,
         switch=f"/?lang={other}",
+        name=html.escape(user.name),
         role=role,
-        sites="".join(f"<li>{html.escape(site)}</li>" for site in sorted(scope.sites)),
-        hint=WORDS["hint"][lang],
-        signout=signout,
+        sites=", ".join(html.escape(site) for site in sorted(scope.sites)),
+        noscript=WORDS["noscript"][lang],
+        signout=_signout(lang, csrf),
+    )
+
+
+def case_page(lang: str, user: User, callback_id: str, csrf: str | None) -> str:
+    """A case's frame; web/case.js fills it in from GET /v1/callbacks/{id}."""
+    other = _other(lang)
+    return _template("case.html").substitute(
+        lang=lang,
+        title=f"{WORDS['case'][lang]} {html.escape(callback_id)}",
+        other=other,
+        switch=f"?lang={other}",
+        back="/?lang=en" if lang == "en" else "/",
+        back_label=WORDS["back"][lang],
+        name=html.escape(user.name),
+        callback=html.escape(callback_id),
+        noscript=WORDS["noscript"][lang],
+        signout=_signout(lang, csrf),
+    )
+
+
+def error_page(lang: str, word: str) -> str:
+    """A refusal as a page (forbidden, missing), with the way back to the inbox."""
+    other = _other(lang)
+    return _template("error.html").substitute(
+        lang=lang,
+        title=WORDS[word][lang],
+        other=other,
+        switch=f"?lang={other}",
+        back="/?lang=en" if lang == "en" else "/",
+        back_label=WORDS["back"][lang],
     )

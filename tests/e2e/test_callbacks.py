@@ -112,7 +112,10 @@ def test_one_callback_per_dissatisfied_response_even_on_replay_then_the_loop_clo
             claimed = runner.invoke(cli, ["callbacks", "claim", "--site", site])
             assert claimed.exit_code == 0 and "+33611111111" in claimed.output, claimed.output
             first = expected[0] if expected[0] in claimed.output else next(e for e in expected if e in claimed.output)
-            resolved = runner.invoke(cli, ["callbacks", "resolve", first, "--outcome", "reached", "--note", "rappel"])
+            resolved = runner.invoke(
+                cli,
+                ["callbacks", "resolve", first, "--outcome", "reached", "--note", "rappel", "--root-cause", "other"],
+            )
             assert resolved.exit_code == 0, resolved.output
         finally:
             managers.stop()

@@ -185,3 +185,150 @@ def test_every_change_is_an_event_and_admissions_and_escalations_wait_in_the_out
     assert {i for i, _ in taken} <= {i for i, _ in orphans}
     run(stack, lambda q: q.outbox_done([i for i, _ in orphans]))
     assert run(stack, lambda q: q.outbox_orphans("another", 0, 1000)) == []
+
+
+# ---------------------------------------------------------------- the inbox's actions
+
+
+def test_concurrent_claims_never_give_one_case_twice_and_next_skips_one_claimed_by_id(
+    stack: Settings, site: str
+) -> None:
+    cases = [request(site) for _ in range(8)]
+    run(stack, lambda q: q.admit_batch(cases, NOW))
+    by_id = cases[0]["callback_id"]  # the oldest, taken from its page before anyone asks for "next"
+    assert run(stack, lambda q: q.claim_id(by_id, "m.page", NOW + 1))["claimed_by"] == "m.page"
+
+    async def race(q: CallbackQueue) -> list[Any]:
+        return list(await asyncio.gather(*(q.claim(site, f"m.{i}", NOW + 2) for i in range(12))))
+
+    got = [c["callback_id"] for c in run(stack, race) if c is not None]
+    assert sorted(got) == sorted(c["callback_id"] for c in cases[1:])  # each once, none twice, not by_id
+    with pytest.raises(CallbackError, match=r"claimed by m\.page") as caught:
+        run(stack, lambda q: q.claim_id(by_id, "m.other", NOW + 3))
+    assert caught.value.reason == "claimed"
+    assert run(stack, lambda q: q.claim_id(by_id, "m.page", NOW + 3))["claimed_by"] == "m.page"  # again: no-op
+
+
+def test_a_released_case_can_be_claimed_again_next_or_by_id_in_its_place(stack: Settings, site: str) -> None:
+    older, newer = request(site), request(site)
+    run(stack, lambda q: q.admit_batch([older, newer], NOW))
+    run(stack, lambda q: q.claim(site, "m.martin", NOW + 1))
+    with pytest.raises(CallbackError) as caught:
+        run(stack, lambda q: q.release(older["callback_id"], "m.durand", NOW + 2))
+    assert caught.value.reason == "not_yours"
+    released = run(stack, lambda q: q.release(older["callback_id"], "m.martin", NOW + 2))
+    assert released["status"] == "open" and "claimed_by" not in released
+    assert run(stack, lambda q: q.claim(site, "m.durand", NOW + 3))["callback_id"] == older["callback_id"]
+    run(stack, lambda q: q.release(older["callback_id"], "r.lead", NOW + 4, elevated=True))  # the escalation group
+    assert run(stack, lambda q: q.claim_id(older["callback_id"], "m.martin", NOW + 5))["claimed_by"] == "m.martin"
+    assert run(stack, lambda q: q.claim(site, "m.x", NOW + 6))["callback_id"] == newer["callback_id"]
+    assert run(stack, lambda q: q.claim(site, "m.y", NOW + 7)) is None
+    history = run(stack, lambda q: q.get(older["callback_id"]))["history"]
+    assert [(h["action"], h["by"]) for h in history] == [
+        ("created", "pipeline"),
+        ("claimed", "m.martin"),
+        ("released", "m.martin"),
+        ("claimed", "m.durand"),
+        ("released", "r.lead"),
+        ("claimed", "m.martin"),
+    ]
+
+
+def test_reassign_gives_the_case_to_someone_else_and_resolve_keeps_the_root_cause(stack: Settings, site: str) -> None:
+    case = request(site)
+    run(stack, lambda q: q.admit_batch([case], NOW))
+    cid = case["callback_id"]
+    run(stack, lambda q: q.claim(site, "m.martin", NOW + 1))
+    with pytest.raises(CallbackError, match="only they"):
+        run(stack, lambda q: q.reassign(cid, "m.x", "m.durand", NOW + 2))
+    moved = run(stack, lambda q: q.reassign(cid, "m.durand", "m.martin", NOW + 2))
+    assert (moved["status"], moved["claimed_by"]) == ("claimed", "m.durand")
+    assert run(stack, lambda q: q.claim(site, "m.y", NOW + 3)) is None  # still claimed: not "next"
+    with pytest.raises(CallbackError) as caught:
+        run(stack, lambda q: q.resolve(cid, "reached", "x", "m.martin", NOW + 4))
+    assert caught.value.reason == "not_yours"
+    record = run(stack, lambda q: q.resolve(cid, "reached", "ok", "m.durand", NOW + 5, "late_delivery"))
+    assert record["root_cause"] == "late_delivery" and record["manager"] == "m.durand"
+    again = run(stack, lambda q: q.resolve(cid, "reached", "other note", "m.durand", NOW + 9))
+    assert again == record  # published again as it was
+    last = run(stack, lambda q: q.get(cid))["history"][-1]
+    assert (last["action"], last["outcome"], last["root_cause"]) == ("resolved", "reached", "late_delivery")
+
+
+def test_reopen_brings_a_case_back_open_with_its_due_time_and_the_next_resolve_counts_again(
+    stack: Settings, site: str
+) -> None:
+    customer = f"cust-{uuid.uuid4().hex[:6]}"
+    case = request(site, customer, due_in=3600)
+    cid = case["callback_id"]
+    run(stack, lambda q: q.admit_batch([case], NOW))
+    with pytest.raises(CallbackError) as caught:
+        run(stack, lambda q: q.reopen(cid, "m.martin", NOW + 1))
+    assert caught.value.reason == "not_resolved"
+    run(stack, lambda q: q.claim(site, "m.martin", NOW + 10))
+    run(stack, lambda q: q.resolve(cid, "reached", "ok", "m.martin", NOW + 1800))
+    first = run(stack, lambda q: q.site_figures(site, NOW + 1800))
+    assert first == {"open": 0, "overdue": 0, "resolved": 1, "within_sla": 1, "durations": [1800.0]}
+
+    reopened = run(stack, lambda q: q.reopen(cid, "m.martin", NOW + 7200, "toujours pas livré"))
+    assert reopened["status"] == "open" and reopened["reopened"] == "1"
+    assert not {"claimed_by", "resolved_by", "outcome", "root_cause"} & set(reopened)
+    assert reopened["history"][-1] | {"at": 0} == {
+        "at": 0,
+        "action": "reopened",
+        "by": "m.martin",
+        "note": "toujours pas livré",
+    }
+    after = run(stack, lambda q: q.site_figures(site, NOW + 7200))
+    assert (after["open"], after["overdue"], after["resolved"]) == (1, 1, 1)  # its due time kept: overdue now
+    assert run(stack, lambda q: q.admit_batch([request(site, customer)], NOW + 40 * 86400)) == [
+        "customer_has_open_callback"
+    ]
+    assert run(stack, lambda q: q.claim(site, "m.durand", NOW + 7300))["callback_id"] == cid
+    second = run(stack, lambda q: q.resolve(cid, "resolved", "geste", "m.durand", NOW + 9000, "late_delivery"))
+    assert not second["within_sla"] and second["resolved_at"] > second["due_at"]
+    figures = run(stack, lambda q: q.site_figures(site, NOW + 9000))
+    assert figures == {"open": 0, "overdue": 0, "resolved": 2, "within_sla": 1, "durations": [9000.0, 1800.0]}
+
+
+def test_a_case_is_not_reopened_while_its_customer_has_another_open(stack: Settings, site: str) -> None:
+    customer = f"cust-{uuid.uuid4().hex[:6]}"
+    later = NOW + 31 * 86400
+    old = request(site, customer)
+    new = request(
+        site,
+        customer,
+        created_at=datetime.fromtimestamp(later, UTC),
+        due_at=datetime.fromtimestamp(later + 3600, UTC),
+    )
+    run(stack, lambda q: q.admit_batch([old], NOW))
+    run(stack, lambda q: q.resolve(old["callback_id"], "reached", "ok", "m", NOW + 10))
+    run(stack, lambda q: q.admit_batch([new], NOW + 31 * 86400))
+    with pytest.raises(CallbackError, match="another open callback") as caught:
+        run(stack, lambda q: q.reopen(old["callback_id"], "m", NOW + 31 * 86400 + 5))
+    assert caught.value.reason == "customer_has_open"
+    assert run(stack, lambda q: q.get(old["callback_id"]))["status"] == "resolved"
+    history = run(stack, lambda q: q.customer_callbacks(customer, NOW + 32 * 86400))
+    assert [c["callback_id"] for c in history] == [new["callback_id"], old["callback_id"]]  # newest first
+    assert not any(k.startswith("contact_") for c in history for k in c)
+
+
+def test_every_inbox_action_is_an_event(stack: Settings, site: str) -> None:
+    since = run(stack, lambda q: q.last_event())
+    case = request(site)
+    cid = case["callback_id"]
+    run(stack, lambda q: q.admit_batch([case], NOW))
+    run(stack, lambda q: q.claim_id(cid, "m.a", NOW + 1))
+    run(stack, lambda q: q.release(cid, "m.a", NOW + 2))
+    run(stack, lambda q: q.reassign(cid, "m.b", "m.a", NOW + 3))
+    run(stack, lambda q: q.resolve(cid, "reached", "ok", "m.b", NOW + 4))
+    run(stack, lambda q: q.reopen(cid, "m.b", NOW + 5))
+    events = [f for _, f in run(stack, lambda q: q.events_after(since, 100, 1000)) if f["callback_id"] == cid]
+    assert [(e["action"], e["by"], e["site"]) for e in events] == [
+        ("created", "pipeline", site),
+        ("claimed", "m.a", site),
+        ("released", "m.a", site),
+        ("reassigned", "m.a", site),
+        ("resolved", "m.b", site),
+        ("reopened", "m.b", site),
+    ]

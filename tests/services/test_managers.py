@@ -233,7 +233,9 @@ def test_a_manager_gets_403_for_another_sites_callback_through_the_api_and_the_c
         assert api.get(f"/v1/callbacks/{theirs}").status_code == 403
         assert api.get("/v1/callbacks", params={"site": world.b}).status_code == 403
         assert api.post(f"/v1/sites/{world.b}/claim").status_code == 403
-        refused = api.post(f"/v1/callbacks/{theirs}/resolve", json={"outcome": "reached", "note": "x"})
+        refused = api.post(
+            f"/v1/callbacks/{theirs}/resolve", json={"outcome": "reached", "note": "x", "root_cause": "other"}
+        )
         assert refused.status_code == 403 and refused.json()["error"]["reason"] == "not_your_site"
         listed = api.get("/v1/callbacks").json()
         assert listed["sites"] == [world.a1] and mine in [c["callback_id"] for c in listed["callbacks"]]
@@ -296,12 +298,18 @@ def test_claim_and_resolve_change_the_queue_are_audited_and_publish_the_outcome(
         assert not seen_by_colleague["contact_shown"]
         assert not [k for k in seen_by_colleague if k.startswith("contact_") and k != "contact_shown"]
 
-        no_note = api.post(f"/v1/callbacks/{first}/resolve", json={"outcome": "reached"})
-        blank = api.post(f"/v1/callbacks/{first}/resolve", json={"outcome": "reached", "note": "  "})
+        cause = {"root_cause": "late_delivery"}
+        no_note = api.post(f"/v1/callbacks/{first}/resolve", json={"outcome": "reached", **cause})
+        blank = api.post(f"/v1/callbacks/{first}/resolve", json={"outcome": "reached", "note": "  ", **cause})
+        no_cause = api.post(f"/v1/callbacks/{first}/resolve", json={"outcome": "reached", "note": "x"})
         assert blank.status_code == 422
         assert no_note.status_code == 422 and "note" in no_note.json()["error"]["message"]
-        assert api.post(f"/v1/callbacks/{first}/resolve", json={"outcome": "late", "note": "x"}).status_code == 422
-        done = api.post(f"/v1/callbacks/{first}/resolve", json={"outcome": "reached", "note": "Rappelée, geste fait"})
+        assert no_cause.status_code == 422 and "root_cause" in no_cause.json()["error"]["message"]
+        late = {"outcome": "late", "note": "x", **cause}
+        assert api.post(f"/v1/callbacks/{first}/resolve", json=late).status_code == 422
+        done = api.post(
+            f"/v1/callbacks/{first}/resolve", json={"outcome": "reached", "note": "Rappelée, geste fait", **cause}
+        )
         assert done.status_code == 200 and done.json() == {
             "callback_id": first,
             "outcome": "reached",
@@ -322,7 +330,7 @@ def test_claim_and_resolve_change_the_queue_are_audited_and_publish_the_outcome(
         other = httpx.post(
             f"{world.url}/v1/callbacks/{first}/resolve",
             headers=bearer(colleagues_token),
-            json={"outcome": "refused", "note": "x"},
+            json={"outcome": "refused", "note": "x", "root_cause": "other"},
         )
         assert other.status_code == 409 and name in other.json()["error"]["message"]
         assert colleague not in stored(stack, first).get("resolved_by", "")
@@ -346,7 +354,17 @@ def test_the_cli_claims_and_resolves_with_a_personal_token(stack: Settings, worl
     callback = re.search(r"cb-\S+", claimed.output)
     assert callback and "+336" in claimed.output and name in claimed.output
     resolved = cli_as(
-        world, token, "callbacks", "resolve", callback.group(0), "--outcome", "no_answer", "--note", "messagerie"
+        world,
+        token,
+        "callbacks",
+        "resolve",
+        callback.group(0),
+        "--outcome",
+        "no_answer",
+        "--note",
+        "messagerie",
+        "--root-cause",
+        "unreachable_service",
     )
     assert resolved.exit_code == 0 and "outcome published" in resolved.output, resolved.output
     shown = cli_as(world, token, "callbacks", "show", callback.group(0))
