@@ -21,7 +21,7 @@ from config.settings import Settings
 from config.settings import settings as default_settings
 from processors.access import load_hierarchy
 from processors.inbox import load_root_causes
-from services.managers import actions, api, auth, events, views
+from services.managers import actions, api, auth, events, preferences, views
 from services.managers.context import Managers, Refusal, Sender, managers
 from services.managers.pages import asset
 from sinks.accounts import AccountStore
@@ -115,7 +115,7 @@ def create_app(
         refusal = Refusal(503, "redis_unavailable", f"Redis cannot be reached: {error}", {"Retry-After": "5"})
         return JSONResponse(refusal.body(), status_code=503, headers=refusal.headers)
 
-    for router in (auth.router, views.router, api.router, actions.router, events.router):
+    for router in (auth.router, views.router, api.router, actions.router, events.router, preferences.router):
         app.include_router(router)
 
     @app.get("/static/{name}", include_in_schema=False)

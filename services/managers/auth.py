@@ -75,13 +75,13 @@ async def identify(request: Request) -> Caller:
 Identified = Annotated[Caller, Depends(identify)]
 
 
-def _csrf_ok(session: Session, submitted: str | None) -> bool:
+def csrf_ok(session: Session, submitted: str | None) -> bool:
     return bool(submitted) and hmac.compare_digest(session.csrf.encode(), (submitted or "").encode())
 
 
 async def acting(request: Request, caller: Identified) -> Caller:
     """The caller of a request that changes something: a session must send its CSRF token."""
-    if caller.session is not None and not _csrf_ok(caller.session, request.headers.get(CSRF_HEADER)):
+    if caller.session is not None and not csrf_ok(caller.session, request.headers.get(CSRF_HEADER)):
         raise Refusal(403, "csrf", f"send the session's CSRF token in {CSRF_HEADER} (GET /v1/me gives it)")
     return caller
 
@@ -109,7 +109,7 @@ def signin_csrf_ok(key: bytes, cookie_nonce: str | None, submitted: str) -> bool
     )
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
     """An urlencoded form's fields (first value each); 413 past MAX_FORM_BYTES."""
     body = bytearray()
     async for chunk in request.stream():
@@ -154,7 +154,7 @@ async def signin_form(request: Request) -> HTMLResponse:
 )
 async def signin(request: Request) -> Response:
     app = managers(request)
-    form = await _form(request)
+    form = await read_form(request)
     lang = language(form.get("lang"))
     name, password = form.get("name", "").strip(), form.get("password", "")
     then = form.get("next", "") if NEXT.match(form.get("next", "")) else ""
@@ -194,9 +194,9 @@ async def signin(request: Request) -> Response:
 @router.post("/signout", summary="Sign out (form: csrf_token): the session ends")
 async def signout(request: Request) -> Response:
     app = managers(request)
-    form = await _form(request)
+    form = await read_form(request)
     caller = await identify(request)
-    if caller.session is None or not _csrf_ok(caller.session, form.get(CSRF_FIELD)):
+    if caller.session is None or not csrf_ok(caller.session, form.get(CSRF_FIELD)):
         raise Refusal(403, "csrf", f"sign out from the app's own form (its {CSRF_FIELD} field)")
     await app.credentials.close_session(request.cookies[app.cookie])
     done = RedirectResponse("/signin?lang=en" if language(form.get("lang")) == "en" else "/signin", status_code=303)

@@ -39,6 +39,7 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "Admin, you see every site, among them:",
     },
     "signout": {"fr": "Se déconnecter", "en": "Sign out"},
+    "notifications": {"fr": "Mes notifications", "en": "My notifications"},
     "inbox": {"fr": "Rappels clients", "en": "Customer callbacks"},
     "case": {"fr": "Rappel", "en": "Callback"},
     "back": {"fr": "← Boîte de réception", "en": "← Inbox"},
@@ -71,15 +72,24 @@ def asset(name: str) -> str:
     return (WEB_DIR / name).read_text()
 
 
+def page(template: str, lang: str, path: str, **fields: str) -> str:
+    """A page of web/ in `lang`, its language switch pointing at `path` in the other language."""
+    other = _other(lang)
+    return _template(template).substitute(lang=lang, other=other, switch=f"{path}?lang={other}", **fields)
+
+
+def _inbox(lang: str) -> str:
+    return "/?lang=en" if lang == "en" else "/"
+
+
 def signin_page(lang: str, csrf: str, error: str | None, name: str, then: str = "") -> str:
     """The sign-in form; `error` a key of WORDS (wrong, locked, csrf) shown above it; `then` where to
     go once signed in (a case page the caller checked)."""
-    other = _other(lang)
-    return _template("signin.html").substitute(
-        lang=lang,
+    return page(
+        "signin.html",
+        lang,
+        "/signin",
         title=WORDS["signin"][lang],
-        other=other,
-        switch=f"/signin?lang={other}",
         error=f'<p class="error" role="alert">{WORDS[error][lang]}</p>' if error else "",
         csrf=html.escape(csrf),
         then=html.escape(then),
@@ -103,30 +113,30 @@ def _signout(lang: str, csrf: str | None) -> str:
 
 def inbox_page(lang: str, user: User, scope: Scope, csrf: str | None) -> str:
     """The inbox's frame: who is signed in, their role and sites; web/inbox.js fills in the cases."""
-    other = _other(lang)
     role = Template(WORDS[user.role][lang]).substitute(region=html.escape(user.region or ""))
-    return _template("inbox.html").substitute(
-        lang=lang,
+    link = f'<a class="prefs" href="/notifications{_inbox(lang)[1:]}">{WORDS["notifications"][lang]}</a>'
+    return page(
+        "inbox.html",
+        lang,
+        "/",
         title=WORDS["inbox"][lang],
-        other=other,
-        switch=f"/?lang={other}",
         name=html.escape(user.name),
         role=role,
         sites=", ".join(html.escape(site) for site in sorted(scope.sites)),
         noscript=WORDS["noscript"][lang],
         signout=_signout(lang, csrf),
+        notifications=link if csrf else "",  # a browser's session: a token's holder has the API
     )
 
 
 def case_page(lang: str, user: User, callback_id: str, csrf: str | None) -> str:
     """A case's frame; web/case.js fills it in from GET /v1/callbacks/{id}."""
-    other = _other(lang)
-    return _template("case.html").substitute(
-        lang=lang,
+    return page(
+        "case.html",
+        lang,
+        "",
         title=f"{WORDS['case'][lang]} {html.escape(callback_id)}",
-        other=other,
-        switch=f"?lang={other}",
-        back="/?lang=en" if lang == "en" else "/",
+        back=_inbox(lang),
         back_label=WORDS["back"][lang],
         name=html.escape(user.name),
         callback=html.escape(callback_id),
@@ -137,12 +147,4 @@ def case_page(lang: str, user: User, callback_id: str, csrf: str | None) -> str:
 
 def error_page(lang: str, word: str) -> str:
     """A refusal as a page (forbidden, missing), with the way back to the inbox."""
-    other = _other(lang)
-    return _template("error.html").substitute(
-        lang=lang,
-        title=WORDS[word][lang],
-        other=other,
-        switch=f"?lang={other}",
-        back="/?lang=en" if lang == "en" else "/",
-        back_label=WORDS["back"][lang],
-    )
+    return page("error.html", lang, "", title=WORDS[word][lang], back=_inbox(lang), back_label=WORDS["back"][lang])
