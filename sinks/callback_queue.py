@@ -61,6 +61,7 @@ OUTBOX = f"{PREFIX}cb:outbox"
 NOTIFIER = "notifier"
 NOTIFIED = ("created", "escalated")  # the changes people are told about
 SEQ = f"{PREFIX}cb:seq"
+BACKFILLED = f"{PREFIX}cb:unclaimed-backfilled"  # set once the callbacks of earlier versions are in
 DURATIONS_KEPT = 500  # as the mirror keeps per site and step (streams/callbacks.py)
 
 
@@ -469,6 +470,30 @@ class CallbackQueue:
         """The customer's callbacks the queue knows, the newest `limit`, as `listing` (no contact)."""
         found = await self.client.zrevrange(customer_callbacks_key(customer_ref), 0, limit - 1)
         return await self._rows(list(found), now)
+
+    async def backfill_unclaimed(self, chunk: int = 1000) -> int:
+        """Put the open, unclaimed callbacks admitted before the unclaimed sets existed (claims then read
+        the site stream's consumer group) into their site's set, ahead of every newer one, oldest
+        first; once per Redis (BACKFILLED marks it), idempotent if two processes race. How many."""
+        if await self.client.exists(BACKFILLED):
+            return 0
+        added, cursor = 0, 0
+        while batch := await self.client.zrange(DUE, cursor, cursor + chunk - 1):
+            cursor += chunk
+            async with self.client.pipeline(transaction=False) as pipe:
+                for callback in batch:
+                    pipe.hmget(callback_key(callback), "status", "site", "created_at", "seq")
+                found = await pipe.execute()
+            async with self.client.pipeline(transaction=False) as pipe:
+                for callback, (status, site, created, seq) in zip(batch, found, strict=True):
+                    if status == "open" and site and seq is None:
+                        place = float(created or 0) - 1e10  # before any seq the counter gave (1, 2, ...)
+                        pipe.zadd(unclaimed_key(site), {callback: place}, nx=True)
+                        pipe.hsetnx(callback_key(callback), "seq", repr(place))
+                        added += 1
+                await pipe.execute()
+        await self.client.set(BACKFILLED, "1")
+        return added
 
     async def site_figures(self, site: str, now: float) -> dict[str, Any]:
         """The site's open and overdue callbacks now, and its resolutions: how many, how many within

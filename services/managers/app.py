@@ -7,6 +7,7 @@ their own `sender` and `clock`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from sinks.accounts import AccountStore
 from sinks.callback_queue import CallbackQueue
 from sinks.credentials import Credentials
 
+log = logging.getLogger(__name__)
 SERVICE = "miroir-managers"
 HEADERS = {
     "Cache-Control": "no-store",  # pages and answers name people and customers
@@ -75,6 +77,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.sender.start()
+        try:
+            if added := await state.queue.backfill_unclaimed():
+                log.info("managers: %d open callbacks of an earlier version can now be claimed", added)
+        except RedisError as error:  # tried again at the next start; claims by id work meanwhile
+            log.warning("managers: could not bring earlier callbacks into the claim order: %s", error)
         try:
             yield
         finally:

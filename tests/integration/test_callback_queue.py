@@ -12,7 +12,15 @@ import pytest
 import redis
 
 from config.settings import Settings
-from sinks.callback_queue import CallbackError, CallbackQueue, escalation_stream, site_stream
+from sinks.callback_queue import (
+    BACKFILLED,
+    CallbackError,
+    CallbackQueue,
+    callback_key,
+    escalation_stream,
+    site_stream,
+    unclaimed_key,
+)
 from tests.examples import EXAMPLES
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC).timestamp()
@@ -332,3 +340,23 @@ def test_every_inbox_action_is_an_event(stack: Settings, site: str) -> None:
         ("resolved", "m.b", site),
         ("reopened", "m.b", site),
     ]
+
+
+def test_callbacks_of_an_earlier_version_come_into_the_claim_order_first_once(stack: Settings, site: str) -> None:
+    older, newer = request(site), request(site)
+    run(stack, lambda q: q.admit_batch([older, newer], NOW))
+    client: Any = redis.Redis.from_url(stack.redis.dsn, decode_responses=True)
+    try:  # `older` as an earlier version left it: no claim-order number, not in the unclaimed set
+        client.zrem(unclaimed_key(site), older["callback_id"])
+        client.hdel(callback_key(older["callback_id"]), "seq")
+        client.delete(BACKFILLED)
+        assert run(stack, lambda q: q.backfill_unclaimed()) >= 1
+        assert run(stack, lambda q: q.backfill_unclaimed()) == 0  # once
+        assert client.exists(BACKFILLED)
+    finally:
+        client.close()
+    first = run(stack, lambda q: q.claim(site, "m.a", NOW + 10))
+    assert first["callback_id"] == older["callback_id"]
+    run(stack, lambda q: q.release(older["callback_id"], "m.a", NOW + 20))  # back at its place: first again
+    assert run(stack, lambda q: q.claim(site, "m.b", NOW + 30))["callback_id"] == older["callback_id"]
+    assert run(stack, lambda q: q.claim(site, "m.b", NOW + 40))["callback_id"] == newer["callback_id"]
