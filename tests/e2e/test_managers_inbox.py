@@ -2,11 +2,13 @@
 sees new callbacks arrive live (no reload), claims one from its page, sees the customer's phone as a
 tel: link, resolves it with a root cause and a note; the CallbackOutcome (root cause included) is read
 back from the real Kafka topic and the site's figures on the page change. A manager of another site
-gets 403 for that case, page and API; five wrong passwords lock sign-in. Saves the README's
-screenshots (docs/screenshots/managers-*.png)."""
+gets 403 for that case, page and API; five wrong passwords lock sign-in. Takes the README's
+screenshots: into the test's own folder, or with MIROIR_UPDATE_SCREENSHOTS=1 over
+docs/screenshots/managers-*.png (so that a test run leaves the checkout as it was)."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +31,7 @@ from tools.managers import spawn_managers
 from tools.services import RunningService
 
 PHONE = (390, 844)
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 NO_SIDEWAYS_SCROLL = "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
@@ -70,7 +72,7 @@ def figure(browser: Any, site: str, name: str) -> str:
 
 
 def test_a_manager_handles_a_callback_on_a_phone_from_arrival_to_outcome(
-    stack: Settings, managers_app: tuple[RunningService, str, str, str]
+    stack: Settings, managers_app: tuple[RunningService, str, str, str], tmp_path: Path
 ) -> None:
     service, site_a, site_b, outcomes = managers_app
     manager, _ = account(stack, "manager", (site_a,))
@@ -97,8 +99,9 @@ def test_a_manager_handles_a_callback_on_a_phone_from_arrival_to_outcome(
         assert browser.execute_script("return window.notReloaded === true")  # live, not a reload
         wait.until(lambda b: figure(b, site_a, "open") == "3")
         assert browser.execute_script(NO_SIDEWAYS_SCROLL)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        browser.save_screenshot(str(SCREENSHOTS / "managers-inbox.png"))
+        shots = README_SCREENSHOTS if os.environ.get("MIROIR_UPDATE_SCREENSHOTS") == "1" else tmp_path
+        shots.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(shots / "managers-inbox.png"))
 
         steady(lambda: browser.find_element(By.CSS_SELECTOR, f'#cases li[data-callback="{new}"] a').click())
         wait.until(lambda b: b.find_elements(By.ID, "claim"))
@@ -111,7 +114,7 @@ def test_a_manager_handles_a_callback_on_a_phone_from_arrival_to_outcome(
         assert write == "mailto:jeanne@example.org"
         wait.until(lambda b: "à rappeler dans" in text(b, "#countdown"))
         assert browser.execute_script(NO_SIDEWAYS_SCROLL)
-        browser.save_screenshot(str(SCREENSHOTS / "managers-case.png"))
+        browser.save_screenshot(str(shots / "managers-case.png"))
 
         wait.until(lambda b: b.find_elements(By.ID, "note"))
         steady(lambda: Select(browser.find_element(By.ID, "outcome")).select_by_value("reached"))
