@@ -75,7 +75,8 @@ def asset(name: str) -> str:
 def page(template: str, lang: str, path: str, **fields: str) -> str:
     """A page of web/ in `lang`, its language switch pointing at `path` in the other language."""
     other = _other(lang)
-    return _template(template).substitute(lang=lang, other=other, switch=f"{path}?lang={other}", **fields)
+    head = _template("head.html").substitute(title=fields["title"]).rstrip("\n")  # the same for every page
+    return _template(template).substitute(lang=lang, other=other, switch=f"{path}?lang={other}", head=head, **fields)
 
 
 def _inbox(lang: str) -> str:

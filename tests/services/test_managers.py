@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,14 +44,13 @@ class World:
     outcomes: str  # this module's callback-outcomes topic
 
 
-@pytest.fixture(scope="module")
-def world(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """One managers' app for the module: its own sites file and outcomes topic, a short sign-in lock."""
+def start_world(stack: Settings, folder: Path, **env: str) -> Iterator[World]:
+    """A managers' app of its own: two regions of fresh sites, its own outcomes topic, a short
+    sign-in lock, and `env`'s overrides; stopped when the generator is."""
     from infra.topics import ensure_topics
 
     run = uuid.uuid4().hex[:8]
     a1, a2, b, region_a = f"a1-{run}", f"a2-{run}", f"b-{run}", f"ra-{run}"
-    folder = tmp_path_factory.mktemp("managers")
     sites = folder / "sites.yaml"
     sites.write_text(f"regions:\n  {region_a}:\n    sites: [{a1}, {a2}]\n  rb-{run}:\n    sites: [{b}]\n")
     outcomes = f"test-{run}-outcomes"
@@ -60,9 +60,16 @@ def world(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         MIROIR_MANAGERS_SITES_FILE=str(sites),
         MIROIR_MANAGERS_SIGNIN_LOCK=f"{LOCK_SECONDS}s",
         MIROIR_CALLBACK_OUTCOME_TOPIC=outcomes,
+        **env,
     )
     yield World(service.url, a1, a2, b, region_a, outcomes)
     service.stop()
+
+
+@pytest.fixture(scope="module")
+def world(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One managers' app for the module."""
+    yield from start_world(stack, tmp_path_factory.mktemp("managers"))
 
 
 def account(stack: Settings, role: str, sites: tuple[str, ...] = (), region: str | None = None) -> tuple[str, str]:

@@ -18,13 +18,13 @@ from config.settings import Settings
 from schemas import codec_for
 from tests.integration.kafka_io import consume_all
 from tests.services.test_managers import (
-    LOCK_SECONDS,
     World,
     account,
     admit,
     bearer,
     cli_as,
     sign_in,
+    start_world,
     stored,
 )
 from tools.managers import spawn_managers
@@ -34,25 +34,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def world(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """A managers' app of this module's: its own sites and outcomes topic, a heartbeat every second."""
-    from infra.topics import ensure_topics
-
-    run = uuid.uuid4().hex[:8]
-    a1, a2, b, region_a = f"ia1-{run}", f"ia2-{run}", f"ib-{run}", f"ira-{run}"
-    folder = tmp_path_factory.mktemp("inbox")
-    sites = folder / "sites.yaml"
-    sites.write_text(f"regions:\n  {region_a}:\n    sites: [{a1}, {a2}]\n  irb-{run}:\n    sites: [{b}]\n")
-    outcomes = f"test-{run}-outcomes"
-    ensure_topics(stack, [outcomes], partitions=1)
-    service = spawn_managers(
-        folder / "managers.log",
-        MIROIR_MANAGERS_SITES_FILE=str(sites),
-        MIROIR_MANAGERS_SIGNIN_LOCK=f"{LOCK_SECONDS}s",
-        MIROIR_CALLBACK_OUTCOME_TOPIC=outcomes,
-        MIROIR_MANAGERS_EVENTS_HEARTBEAT="1s",
-    )
-    yield World(service.url, a1, a2, b, region_a, outcomes)
-    service.stop()
+    """A managers' app of this module's, its live stream's heartbeat every second."""
+    yield from start_world(stack, tmp_path_factory.mktemp("inbox"), MIROIR_MANAGERS_EVENTS_HEARTBEAT="1s")
 
 
 def api_of(world: World, token: str) -> httpx.Client:
