@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -243,6 +244,8 @@ def verify(
 ) -> bool:
     """A receiver's check: the signature is ours, over this body and timestamp, and the timestamp is
     recent (a captured request replayed later is refused)."""
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
+    # ASCII digits only ("²".isdigit() holds), and bytes compared: any header a client sends is a
+    # refusal, never an exception (compare_digest raises on non-ASCII str).
+    if not re.fullmatch(r"[0-9]{1,12}", timestamp) or abs(now - int(timestamp)) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+    return hmac.compare_digest(sign(secret, int(timestamp), body).encode(), signature.encode("utf-8", "replace"))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 from functools import cache
 from typing import Any
@@ -32,6 +33,7 @@ from processors.access import AccessError, User, check_name, check_user
 from processors.notifications import NotifyError, Preferences, preferences
 from sinks.callback_queue import PREFIX
 
+log = logging.getLogger(__name__)
 NAMESPACE = f"{PREFIX}accounts:"
 USERS = f"{NAMESPACE}users"
 PASSWORD_CHARS = (10, 1024)  # shortest and longest password taken
@@ -173,11 +175,17 @@ class AccountStore:
             for name in names:
                 pipe.hgetall(user_key(name))
             found = await pipe.execute()
-        return [
-            (_user(fields), self._preferences(name, fields))
-            for name, fields in zip(names, found, strict=True)
-            if "role" in fields
-        ]
+        people = []
+        for name, fields in zip(names, found, strict=True):
+            if "role" not in fields:
+                continue
+            try:
+                prefs = self._preferences(name, fields)
+            except AccountError as error:  # one hand-edited account must not silence everyone's
+                log.error("notification preferences ignored, defaults used: %s", error)
+                prefs = Preferences()
+            people.append((_user(fields), prefs))
+        return people
 
     @staticmethod
     def _preferences(name: str, fields: dict[str, str]) -> Preferences:

@@ -254,8 +254,9 @@ class CallbackQueue:
 
     async def claim(self, site: str, manager: str, now: float) -> dict[str, Any] | None:
         """Give `manager` the site's oldest unclaimed callback, or None. The WATCH on the site's
-        unclaimed set voids the transaction when another claim (next or by id), a release or a
-        resolve changed it meanwhile: then it tries again with the new first one."""
+        unclaimed set and on the case voids the transaction when another claim (next or by id), a
+        release or a resolve changed them meanwhile: then it tries again with the new first one. A
+        first one that is not open any more leaves the set."""
         key = unclaimed_key(site)
         while True:
             try:
@@ -265,7 +266,13 @@ class CallbackQueue:
                     if not first:
                         return None
                     callback = first[0]
+                    await pipe.watch(callback_key(callback))
+                    request = await pipe.hgetall(callback_key(callback))
                     pipe.multi()
+                    if request.get("status") != "open" or request.get("claimed_by"):
+                        pipe.zrem(key, callback)  # not open any more (a backfill raced a claim): not "next"
+                        await pipe.execute()
+                        continue
                     self._claimed(pipe, callback, site, manager, now)
                     await self._history(pipe, callback, site, "claimed", manager, now)
                     await pipe.execute()

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from processors.access import check_name
 from processors.inbox import OUTCOMES
 from schemas import codec_for
-from services.managers.api import REFUSALS, CallbackId, Site, _callback, _check_site, _shown
+from services.managers.api import REFUSALS, CallbackId, Site, check_site, shown_to, visible_callback
 from services.managers.auth import Acting, Caller
 from services.managers.context import Managers, Refusal, client_address, managers
 from sinks.callback_queue import CallbackError
@@ -60,7 +60,7 @@ async def _done(
     """Audit the action and answer with the callback as the caller now sees it."""
     callback_id = callback["callback_id"]
     await app.accounts.audit(callback_id, caller.user.name, action, client_address(request), app.clock(), **details)
-    return {"callback": _shown(callback, caller, await app.accounts.audit_trail(callback_id))}
+    return {"callback": shown_to(callback, caller, await app.accounts.audit_trail(callback_id))}
 
 
 def _conflict(error: CallbackError) -> Refusal:
@@ -74,7 +74,7 @@ def _conflict(error: CallbackError) -> Refusal:
 )
 async def claim(request: Request, caller: Acting, site: Site) -> dict[str, Any]:
     app = managers(request)
-    _check_site(app, caller, site)
+    check_site(app, caller, site)
     callback = await app.queue.claim(site, caller.user.name, app.clock())
     if callback is None:
         return {"callback": None}
@@ -86,7 +86,7 @@ async def claim(request: Request, caller: Acting, site: Site) -> dict[str, Any]:
 )
 async def claim_one(request: Request, caller: Acting, callback_id: CallbackId) -> dict[str, Any]:
     app = managers(request)
-    await _callback(app, caller, callback_id)
+    await visible_callback(app, caller, callback_id)
     try:
         callback = await app.queue.claim_id(callback_id, caller.user.name, app.clock())
     except CallbackError as error:
@@ -101,7 +101,7 @@ async def claim_one(request: Request, caller: Acting, callback_id: CallbackId) -
 )
 async def release(request: Request, caller: Acting, callback_id: CallbackId) -> dict[str, Any]:
     app = managers(request)
-    await _callback(app, caller, callback_id)
+    await visible_callback(app, caller, callback_id)
     try:
         callback = await app.queue.release(callback_id, caller.user.name, app.clock(), _elevated(caller))
     except CallbackError as error:
@@ -116,7 +116,7 @@ async def release(request: Request, caller: Acting, callback_id: CallbackId) -> 
 )
 async def reassign(request: Request, caller: Acting, callback_id: CallbackId, body: Reassignment) -> dict[str, Any]:
     app = managers(request)
-    before = await _callback(app, caller, callback_id)
+    before = await visible_callback(app, caller, callback_id)
     target = await app.accounts.user(body.to) if _valid_name(body.to) else None
     if target is None or target.disabled or not app.scope(target).covers(before["site"]):
         raise Refusal(422, "not_of_the_site", f"{body.to!r} is not an active user who sees {before['site']!r}")
@@ -142,7 +142,7 @@ def _valid_name(name: str) -> bool:
 )
 async def resolve(request: Request, caller: Acting, callback_id: CallbackId, body: Resolution) -> dict[str, Any]:
     app = managers(request)
-    before = await _callback(app, caller, callback_id)
+    before = await visible_callback(app, caller, callback_id)
     if body.root_cause not in app.root_causes:
         known = ", ".join(app.root_causes)
         raise Refusal(422, "invalid_request", f"root_cause: {body.root_cause!r} is not one of {known}")
@@ -181,7 +181,7 @@ async def resolve(request: Request, caller: Acting, callback_id: CallbackId, bod
 )
 async def reopen(request: Request, caller: Acting, callback_id: CallbackId, body: Reopening) -> dict[str, Any]:
     app = managers(request)
-    await _callback(app, caller, callback_id)
+    await visible_callback(app, caller, callback_id)
     try:
         callback = await app.queue.reopen(callback_id, caller.user.name, app.clock(), body.note)
     except CallbackError as error:

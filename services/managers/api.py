@@ -26,12 +26,12 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _check_site(app: Managers, caller: Caller, site: str) -> None:
+def check_site(app: Managers, caller: Caller, site: str) -> None:
     if not app.scope(caller.user).covers(site):
         raise Refusal(403, "not_your_site", f"{caller.user.name} may not see or act on the site {site!r}")
 
 
-def _shown(callback: dict[str, Any], caller: Caller, audit: list[dict[str, Any]]) -> dict[str, Any]:
+def shown_to(callback: dict[str, Any], caller: Caller, audit: list[dict[str, Any]]) -> dict[str, Any]:
     """The callback as `caller` may see it: contact details only for the manager who claimed it
     (and only while it is theirs: a released, reassigned or resolved case shows them no more)."""
     mine = callback.get("status") == "claimed" and callback.get("claimed_by") == caller.user.name
@@ -46,12 +46,13 @@ def _with_tabs(row: dict[str, Any], now: float) -> dict[str, Any]:
     return {**row, "tabs": tabs(row["status"], float(row["due_at"]), bool(row.get("escalated")), now)}
 
 
-async def _callback(app: Managers, caller: Caller, callback_id: str) -> dict[str, Any]:
+async def visible_callback(app: Managers, caller: Caller, callback_id: str) -> dict[str, Any]:
     try:
         callback = await app.queue.get(callback_id)
     except CallbackError:
         raise Refusal(404, "no_callback", f"no callback {callback_id!r}") from None
-    _check_site(app, caller, callback["site"])
+    if not app.scope(caller.user).covers(callback["site"]):  # 403, but not naming whose site it is
+        raise Refusal(403, "not_your_site", f"{caller.user.name} may not see or act on {callback_id!r}")
     return callback
 
 
@@ -86,7 +87,7 @@ async def listing(
     app = managers(request)
     scope = app.scope(caller.user)
     if site is not None:
-        _check_site(app, caller, site)
+        check_site(app, caller, site)
         sites = {site}
     else:
         sites = set(scope.sites) | (await app.queue.sites() if scope.everywhere else set())
@@ -108,11 +109,11 @@ async def show(request: Request, caller: Identified, callback_id: CallbackId) ->
     """With `tabs` (where the inbox shows it) and `customer` (the customer's other callbacks on the sites
     the caller sees, newest first, without contact details)."""
     app = managers(request)
-    callback = await _callback(app, caller, callback_id)
+    callback = await visible_callback(app, caller, callback_id)
     now = app.clock()
     scope = app.scope(caller.user)
     others = await app.queue.customer_callbacks(callback["customer_ref"], now)
-    shown = _shown(callback, caller, await app.accounts.audit_trail(callback_id))
+    shown = shown_to(callback, caller, await app.accounts.audit_trail(callback_id))
     return {
         **_with_tabs(shown, now),
         "customer": [r for r in others if r["callback_id"] != callback_id and scope.covers(r["site"])],
@@ -144,14 +145,14 @@ async def inbox(
 @router.get("/sites/{site}/figures", summary="A site's open, overdue, within-SLA % and median time to callback")
 async def figures(request: Request, caller: Identified, site: Site) -> dict[str, Any]:
     app = managers(request)
-    _check_site(app, caller, site)
+    check_site(app, caller, site)
     return {"site": site, **site_figures(await app.queue.site_figures(site, app.clock()))}
 
 
 @router.get("/sites/{site}/people", summary="Who may take a case of the site (reassign): its managers and leads")
 async def people(request: Request, caller: Identified, site: Site) -> dict[str, Any]:
     app = managers(request)
-    _check_site(app, caller, site)
+    check_site(app, caller, site)
     users = await app.accounts.users()
     covering = [u for u in users if not u.disabled and visible_sites(u, app.hierarchy).covers(site)]
     # Admins see every site but are not a site's staff: managers and leads first, by name.
@@ -168,7 +169,7 @@ async def root_causes(request: Request, caller: Identified) -> dict[str, Any]:
 async def _sites(app: Managers, caller: Caller, site: str | None) -> list[str]:
     """The one site asked (403 when not the caller's), else every site the caller sees."""
     if site is not None:
-        _check_site(app, caller, site)
+        check_site(app, caller, site)
         return [site]
     scope = app.scope(caller.user)
     return sorted(set(scope.sites) | (await app.queue.sites() if scope.everywhere else set()))
@@ -177,5 +178,5 @@ async def _sites(app: Managers, caller: Caller, site: str | None) -> list[str]:
 @router.get("/sites/{site}/escalations", summary="The site's escalated callbacks (overdue, unresolved)")
 async def escalations(request: Request, caller: Identified, site: Site) -> dict[str, Any]:
     app = managers(request)
-    _check_site(app, caller, site)
+    check_site(app, caller, site)
     return {"site": site, "escalations": await app.queue.escalations(site)}

@@ -42,6 +42,7 @@ router = APIRouter()
 class Caller:
     user: User
     session: Session | None  # None: a personal API token, which needs no CSRF token
+    token: str | None = None  # the personal API token itself (a live stream checks it again)
 
 
 async def _user(app: Managers, name: str) -> User:
@@ -63,7 +64,7 @@ async def identify(request: Request) -> Caller:
             raise Refusal(
                 401, "revoked_token", f"the token {token.label!r} was revoked", {"WWW-Authenticate": "Bearer"}
             )
-        return Caller(await _user(app, token.user), None)
+        return Caller(await _user(app, token.user), None, credential.strip())
     cookie = request.cookies.get(app.cookie)
     s = app.settings
     session = await app.credentials.session(cookie, app.clock(), s.session_idle, s.session_max) if cookie else None

@@ -21,6 +21,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
+from processors.access import User
 from services.managers.auth import Caller, Identified
 from services.managers.context import Managers, managers
 
@@ -30,14 +31,16 @@ BLOCK_MS = 3000  # under the Redis client's 5 s socket timeout
 RETRY_MS = 3000  # how soon a browser reconnects after the stream ends or breaks
 
 
-async def _still_allowed(app: Managers, caller: Caller, cookie: str | None, now: float) -> bool:
+async def _still_allowed(app: Managers, caller: Caller, cookie: str | None, now: float) -> User | None:
+    """The caller's account as it is now, while their session or token still holds; else None."""
     user = await app.accounts.user(caller.user.name)
     if user is None or user.disabled:
-        return False
-    if caller.session is None:  # a personal token: checked again (revoked?) on every request anyway
-        return True
+        return None
+    if caller.session is None:
+        token = await app.credentials.token(caller.token or "")
+        return user if token is not None and not token.revoked else None
     s = app.settings
-    return await app.credentials.session_alive(cookie or "", now, s.session_idle, s.session_max)
+    return user if await app.credentials.session_alive(cookie or "", now, s.session_idle, s.session_max) else None
 
 
 async def _stream(app: Managers, caller: Caller, cookie: str | None, after: str) -> AsyncIterator[str]:
@@ -51,9 +54,11 @@ async def _stream(app: Managers, caller: Caller, cookie: str | None, after: str)
                 yield f"id: {event_id}\nevent: change\ndata: {json.dumps(fields)}\n\n"
         if time.monotonic() - beat >= app.settings.events_heartbeat:
             beat = time.monotonic()
-            if not await _still_allowed(app, caller, cookie, app.clock()):
+            user = await _still_allowed(app, caller, cookie, app.clock())
+            if user is None:
                 yield "event: signed_out\ndata: {}\n\n"
                 return
+            scope = app.scope(user)  # sites taken away (or given) count from now on
             yield ": heartbeat\n\n"
 
 

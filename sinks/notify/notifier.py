@@ -54,6 +54,7 @@ from sinks.notify.store import Delivery, NotifyStore
 log = logging.getLogger(__name__)
 Tally = Counter[tuple[str, str]]  # (channel or "events", result) -> how many
 HELD = 60.0  # seconds: a delivery first due this long after its event was held (quiet hours, digest)
+MARK_MARGIN = 10.0  # seconds a lease keeps after a send's deadline, for marking it sent
 
 
 class Notifier:
@@ -143,10 +144,17 @@ class Notifier:
     # ------------------------------------------------------------ sending what is due
 
     async def deliver_due(self, now: float) -> Tally:
+        """Send what is due, `concurrency` at a time. A send starts only while it can end
+        (send_deadline) and be marked sent (MARK_MARGIN) within the lease: past that, another notifier
+        may take the delivery again. What could not start in time is given back, due again at once."""
         tally: Tally = Counter()
+        leased_until = now + self.config.lease
+        taken_at = time.monotonic()
         due = await self._still_news(await self.store.take(now, self.config.lease, self.config.batch), now, tally)
         if not due:
             return tally
+        latest_start = self.config.lease - self.config.send_deadline - MARK_MARGIN
+        late: list[Delivery] = []
         people = (
             {u.name: (u, p) for u, p in await self.accounts.recipients()}
             if any(d.channel == EMAIL for d in due)
@@ -159,6 +167,9 @@ class Notifier:
 
         async def one(group: list[Delivery]) -> None:
             async with limit:
+                if time.monotonic() - taken_at > latest_start:
+                    late.extend(group)
+                    return
                 channel = group[0].channel
                 try:
                     await asyncio.wait_for(self._send(group, people), self.config.send_deadline)
@@ -178,14 +189,17 @@ class Notifier:
                     tally[channel, "sent"] += len(group)
 
         await asyncio.gather(*(one(group) for group in groups.values()))
+        if late:
+            await self.store.release(late, leased_until, now)
+            tally["deliveries", "deferred"] += len(late)
         return tally
 
     async def _still_news(self, due: list[Delivery], now: float, tally: Tally) -> list[Delivery]:
-        """Drop the admissions held (quiet hours, digest) whose case was resolved meanwhile: a manager
+        """Drop the notices held (quiet hours, digest) whose case was resolved meanwhile: a manager
         woken at 8 for a case a colleague closed at 22 would open it for nothing."""
         kept = []
         for d in due:
-            if d.action == "created" and (d.digest or d.first_due > d.at + HELD):
+            if d.channel == EMAIL and (d.digest or d.first_due > d.at + HELD):
                 try:
                     status = (await self.queue.get(d.callback_id))["status"]
                 except CallbackError:

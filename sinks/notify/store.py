@@ -46,6 +46,18 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return ids
 """
 
+_RELEASE = """
+local released = 0
+for i = 3, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) == tonumber(ARGV[1]) then
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
+    released = released + 1
+  end
+end
+return released
+"""
+
 
 def delivery_key(delivery: str) -> str:
     return f"{NAMESPACE}d:{delivery}"
@@ -108,6 +120,7 @@ class NotifyStore:
         self.redis: Any = client
         self._expand = self.redis.register_script(_EXPAND)
         self._take = self.redis.register_script(_TAKE)
+        self._release = self.redis.register_script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str) -> NotifyStore:
@@ -138,6 +151,14 @@ class NotifyStore:
         if stale:  # sent or given up meanwhile (or expired): nothing left to do
             await self.redis.zrem(DUE, *stale)
         return taken
+
+    async def release(self, deliveries: list[Delivery], leased_until: float, at: float) -> int:
+        """Give back taken deliveries that were not sent, due again `at`: only those still under the
+        lease that ends `leased_until` (none another notifier took since)."""
+        if not deliveries:
+            return 0
+        args = [repr(leased_until), repr(at), *(d.id for d in deliveries)]
+        return int(await self._release(keys=[DUE], args=args))
 
     async def sent(self, delivery: Delivery, now: float, keep: float) -> None:
         await self._close(delivery, "sent", now, keep, "")

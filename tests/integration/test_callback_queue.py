@@ -360,3 +360,19 @@ def test_callbacks_of_an_earlier_version_come_into_the_claim_order_first_once(st
     run(stack, lambda q: q.release(older["callback_id"], "m.a", NOW + 20))  # back at its place: first again
     assert run(stack, lambda q: q.claim(site, "m.b", NOW + 30))["callback_id"] == older["callback_id"]
     assert run(stack, lambda q: q.claim(site, "m.b", NOW + 40))["callback_id"] == newer["callback_id"]
+
+
+def test_next_never_gives_a_case_someone_holds_even_if_it_is_back_in_the_claim_order(
+    stack: Settings, site: str
+) -> None:
+    held, free = request(site), request(site)
+    run(stack, lambda q: q.admit_batch([held, free], NOW))
+    run(stack, lambda q: q.claim_id(held["callback_id"], "m.a", NOW + 1))
+    client: Any = redis.Redis.from_url(stack.redis.dsn, decode_responses=True)
+    try:  # as a backfill racing that claim would leave it
+        client.zadd(unclaimed_key(site), {held["callback_id"]: 0})
+    finally:
+        client.close()
+    assert run(stack, lambda q: q.claim(site, "m.b", NOW + 2))["callback_id"] == free["callback_id"]
+    assert run(stack, lambda q: q.get(held["callback_id"]))["claimed_by"] == "m.a"
+    assert run(stack, lambda q: q.claim(site, "m.b", NOW + 3)) is None

@@ -242,3 +242,5 @@ def test_the_json_webhook_is_versioned_and_signed_over_timestamp_and_body() -> N
     assert not verify("other", headers["X-Miroir-Timestamp"], body, headers["X-Miroir-Signature"], 1795000010.0)
     assert not verify("s3cret", headers["X-Miroir-Timestamp"], body + b" ", headers["X-Miroir-Signature"], 1795000010.0)
     assert not verify("s3cret", headers["X-Miroir-Timestamp"], body, headers["X-Miroir-Signature"], 1795001000.0)
+    assert not verify("s3cret", "²", body, headers["X-Miroir-Signature"], 1795000010.0)  # a digit, not ASCII
+    assert not verify("s3cret", headers["X-Miroir-Timestamp"], body, "sha256=é", 1795000010.0)  # no exception

@@ -27,7 +27,7 @@ from tests.services.test_managers import (
     start_world,
     stored,
 )
-from tools.managers import spawn_managers
+from tools.managers import spawn_managers, with_accounts
 
 pytestmark = pytest.mark.integration
 
@@ -298,3 +298,21 @@ def test_the_cli_claims_by_id_releases_reassigns_resolves_with_a_root_cause_and_
     figures = cli_as(world, token, "callbacks", "figures", "--site", world.b)
     assert figures.exit_code == 0 and "1 resolved" in figures.output and "100.0 % within SLA" in figures.output
     assert name not in stored(stack, case).get("claimed_by", "")
+
+
+def test_a_revoked_token_ends_its_live_stream(stack: Settings, world: World) -> None:
+    name, token = account(stack, "manager", (world.a1,))
+    revoked: list[bool] = []
+
+    def revoke_once_connected_until_signed_out(messages: list[dict[str, Any]]) -> bool:
+        if not revoked and any(m.get("comment") == "connected" for m in messages):
+            with_accounts(stack, lambda _, credentials: credentials.revoke_token(name, "tests", time.time()))
+            revoked.append(True)
+        return any(m.get("event") == "signed_out" for m in messages)
+
+    with (
+        httpx.Client(base_url=world.url, headers=bearer(token), timeout=30) as api,
+        api.stream("GET", "/v1/events") as stream,
+    ):
+        ended = _events(stream, revoke_once_connected_until_signed_out)
+    assert revoked and ended[-1]["event"] == "signed_out"

@@ -306,6 +306,50 @@ async def test_a_taken_delivery_is_nobody_elses_until_its_lease_ends(rig: Rig, s
     assert smtp.received()[0].message["X-Miroir-Delivery"] == taken.id
 
 
+async def test_a_send_that_could_not_end_within_its_lease_is_not_started_but_given_back(
+    rig: Rig, smtp: SmtpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sinks.notify.notifier as notifier_module
+
+    await rig.user(manager("m.lyon"))
+    await rig.admit(1)
+    notifier = rig.notifier(config(smtp))
+    await notifier.expand(await rig.queue.outbox("n1", 100, 50), time.time())
+    monkeypatch.setattr(notifier_module, "MARK_MARGIN", notifier.config.lease)  # every send would end too late
+    assert await notifier.deliver_due(time.time()) == {("deliveries", "deferred"): 1}
+    time.sleep(0.3)
+    assert smtp.received() == [] and await rig.store.pending() == 1
+    monkeypatch.undo()
+    await notifier.deliver_due(time.time())  # given back: due again now, not after the lease
+    assert wait_until(lambda: len(smtp.received()) == 1, timeout=10)
+
+
+async def test_a_delivery_given_back_late_stays_with_whoever_took_it_since(rig: Rig) -> None:
+    await rig.user(manager("m.lyon"))
+    await rig.admit(1)
+    notifier = rig.notifier(config(SmtpReceiver()))
+    await notifier.expand(await rig.queue.outbox("n1", 100, 50), time.time())
+    now = time.time()
+    (mine,) = await rig.store.take(now, 60, 10)
+    (theirs,) = await rig.store.take(now + 61, 60, 10)  # my lease ran out; another notifier took it
+    assert await rig.store.release([mine], now + 60, now) == 0
+    assert await rig.store.take(now + 62, 60, 10) == []  # still theirs
+    assert await rig.store.release([theirs], now + 61 + 60, now) == 1
+
+
+async def test_one_account_with_a_hand_edited_preference_does_not_silence_the_others(
+    rig: Rig, smtp: SmtpReceiver
+) -> None:
+    from sinks.accounts import user_key
+
+    await rig.user(manager("m.lyon"))
+    await rig.user(manager("m.edited"))
+    await rig.accounts.redis.hset(user_key("m.edited"), "notify_digest", "weekly")  # not a choice Miroir offers
+    await rig.admit(1)
+    await rounds(rig.notifier(config(smtp)))
+    assert wait_until(lambda: len(smtp.received()) == 2, timeout=10)  # m.edited at the defaults: at once
+
+
 async def test_starttls_and_auth_against_a_server_that_requires_them(rig: Rig, tmp_path: Path) -> None:
     import ssl
 

@@ -133,8 +133,10 @@ function countdown(due, precise) {
 }
 
 /* The live events: `onChange(event)` for each change of a callback the caller sees. The browser
-   reconnects on its own (Last-Event-ID: nothing is missed); `onOpen` reloads what may be stale. */
-function live(onChange, onOpen) {
+   reconnects on its own (Last-Event-ID: nothing is missed); `onOpen` reloads what may be stale.
+   When the browser gives up (an error answer, e.g. 503 while Redis is away), a new stream is tried
+   after `wait` ms, doubling up to a minute, unless the session is over (then: to sign-in). */
+function live(onChange, onOpen, wait = 3000) {
   const badge = document.getElementById("live");
   const source = new EventSource("/v1/events");
   const show = (on) => {
@@ -142,19 +144,28 @@ function live(onChange, onOpen) {
     badge.textContent = on ? t("live") : t("offline");
     badge.classList.toggle("off", !on);
   };
-  source.addEventListener("open", () => { show(true); if (onOpen) onOpen(); });
+  source.addEventListener("open", () => { wait = 3000; show(true); if (onOpen) onOpen(); });
   source.addEventListener("change", (event) => onChange(JSON.parse(event.data)));
   source.addEventListener("signed_out", () => { source.close(); toSignin(); });
   source.addEventListener("error", async () => {
     show(false);
-    if (source.readyState === EventSource.CLOSED) {
-      try { await whoami(); setTimeout(() => live(onChange, onOpen), 3000); } catch (error) { /* to sign-in */ }
+    if (source.readyState !== EventSource.CLOSED) return; // the browser tries again on its own
+    try {
+      await whoami();
+    } catch (error) {
+      if (error.message === t("signed_out")) return; // api() is taking the page to sign-in
     }
+    setTimeout(() => live(onChange, onOpen, Math.min(wait * 2, 60000)), wait);
   });
   return source;
 }
 
-function later(fn, ms) { // many changes at once: one reload
-  let timer = null;
-  return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
+function later(fn, ms, most = 2000) { // many changes at once: one reload, yet one every `most` ms at least
+  let timer = null, first = 0;
+  return () => {
+    const now = Date.now();
+    if (timer === null) first = now;
+    clearTimeout(timer);
+    timer = setTimeout(() => { timer = null; fn(); }, Math.max(0, Math.min(ms, first + most - now)));
+  };
 }
