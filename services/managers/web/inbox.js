@@ -97,7 +97,8 @@ async function load() {
 }
 
 async function claimNext() {
-  const site = chosenSite() || data.sites[0];
+  const urgent = data.callbacks.find((c) => c.tabs.includes("todo")); // most urgent first: all sites' next
+  const site = chosenSite() || (urgent && urgent.site) || data.sites[0];
   if (!site) return;
   try {
     const found = await api("POST", `/v1/sites/${encodeURIComponent(site)}/claim`);
