@@ -35,6 +35,10 @@ def bench(
     french_reviews: Path = typer.Option(
         Path("../shared/data/fr_ecommerce_reviews_certideal.csv"), help="French reviews for the scorer measure"
     ),
+    notify_rates: str = typer.Option(
+        "200,1000", help="Callbacks/s offered to the notifier (each: an e-mail per manager, a webhook); empty to skip"
+    ),
+    notify_seconds: float = typer.Option(30.0, help="How long each notification load runs"),
     output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
 ) -> None:
     """Benchmarks on the real local stack, each against a baseline measured in the same run."""
@@ -49,6 +53,8 @@ def bench(
         intake_rate=intake_rate,
         intake_seconds=intake_seconds,
         intake_batch=intake_batch,
+        notify_rates=tuple(int(r) for r in notify_rates.split(",") if r),
+        notify_seconds=notify_seconds,
         french_reviews=french_reviews,
         output=output,
     )
@@ -61,16 +67,20 @@ def chaos(
     kills: int = typer.Option(5, help="SIGKILLs of the worker in the crash scenario"),
     seed: int = typer.Option(11, help="Seed of the replay and of the kill points"),
     scenarios: str = typer.Option(
-        "crash,two-workers,scale-out,broker-restart,redis-outage,intake-kill,intake-broker-down",
+        "crash,two-workers,scale-out,broker-restart,redis-outage,intake-kill,intake-broker-down,"
+        "notify-smtp-down,notify-webhook-500,notify-kill",
         help="Comma-separated: which scenarios to run",
     ),
     outage: float = typer.Option(10.0, help="Seconds the broker or Redis stays down"),
     intake_records: int = typer.Option(5_000, help="Records POSTed in each intake scenario"),
+    notify_callbacks: int = typer.Option(900, help="Callbacks fed in each notify scenario"),
+    notify_outage: float = typer.Option(15.0, help="Seconds the SMTP server is down, or the webhook answers 500"),
     output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),
 ) -> None:
     """Fault scenarios on the real stack (SIGKILLed workers, a lost worker of two, a broker restart,
-    a Redis outage), each against an uninterrupted run of the same replay, and the intake's (SIGKILLed
-    under a retrying sender, the broker stopped under it); exits 1 if anything is lost, duplicated or
+    a Redis outage), each against an uninterrupted run of the same replay, the intake's (SIGKILLed
+    under a retrying sender, the broker stopped under it) and the notifier's (SMTP server down, webhook
+    answering 500, worker SIGKILLed mid-send); exits 1 if anything is lost, duplicated or
     unreconciled."""
     from tools.chaos import ChaosError, ChaosOptions, report, run_chaos
 
@@ -81,6 +91,8 @@ def chaos(
         scenarios=tuple(s for s in scenarios.split(",") if s),
         outage=outage,
         intake_records=intake_records,
+        notify_callbacks=notify_callbacks,
+        notify_outage=notify_outage,
     )
     try:
         outcomes = run_chaos(settings, options, console)

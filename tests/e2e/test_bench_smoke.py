@@ -25,6 +25,8 @@ def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Setting
         intake_rate=100.0,
         intake_seconds=3.0,
         intake_batch=10,  # 10 POSTs/s of 10
+        notify_rates=(20,),
+        notify_seconds=3.0,
         french_reviews=None,
         output=tmp_path,
     )
@@ -43,6 +45,14 @@ def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Setting
     assert intake["single"]["requests"] == 300 and intake["batched"]["records"] == 300
     assert intake["accepted"] == 600 and (intake["lost"], intake["duplicated"]) == (0, 0)
     assert 0 < intake["single"]["p50_ms"] <= intake["single"]["p99_ms"] and intake["plain_producer_per_s"] > 0
+    # Every admitted callback got exactly one e-mail per manager of its site and one webhook, by delivery id.
+    (notify,) = saved["notify"]
+    assert notify["callbacks_produced"] == notify["callbacks_admitted"] == 60
+    assert notify["emails_received"] == notify["emails_expected"] == 60 * notify["managers_per_site"]
+    assert notify["webhooks_received"] == notify["webhooks_expected"] == 60
+    assert notify["distinct_delivery_ids"] == notify["deliveries_expected"]
+    assert (notify["missing"], notify["redelivered_same_id"], notify["unexpected_ids"]) == (0, 0, 0)
+    assert notify["redis_p50_s"] > 0 and 0 < notify["email_p50_s"] <= notify["email_p99_s"]
 
 
 def test_a_small_eval_compares_with_textblob_on_the_shared_reviews() -> None:

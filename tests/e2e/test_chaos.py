@@ -1,13 +1,14 @@
 """The fault scenarios, short: real workers SIGKILLed, a worker of two lost, one joining, the broker and Redis
 restarted, each compared with an uninterrupted run of the same replay; the intake SIGKILLed under a retrying
-sender and the broker stopped under it (`make chaos` runs them long)."""
+sender and the broker stopped under it; the notifier's SMTP server stopped, its webhook answering 500, its
+worker SIGKILLed mid-send (`make chaos` runs them long)."""
 
 from __future__ import annotations
 
 from rich.console import Console
 
 from config.settings import Settings
-from tools.chaos import ChaosOptions, chaos_table, run_chaos
+from tools.chaos import ChaosOptions, chaos_table, notify_table, run_chaos
 
 
 def test_faults_lose_nothing_and_duplicate_nothing(stack: Settings) -> None:
@@ -53,3 +54,30 @@ def test_the_intake_killed_or_without_broker_loses_nothing_and_counts_once(stack
     assert kill.duplicates > 0  # the sender re-sent its checkpoint after each cut: copies, counted once
     # With the broker stopped the intake said 503 with Retry-After, and took the records once it was back.
     assert down.detail["answers"]["503"] > 0 and "503 without Retry-After" not in down.detail["answers"]
+
+
+def test_notifications_arrive_exactly_once_through_endpoint_faults_and_a_kill(stack: Settings) -> None:
+    console = Console(width=200, record=True)
+    scenarios = ("notify-smtp-down", "notify-webhook-500", "notify-kill")
+    options = ChaosOptions(
+        scenarios=scenarios, notify_callbacks=60, notify_rate=10, notify_outage=4, notify_kills=1, notify_burst=40
+    )
+    outcomes = {o.scenario: o for o in run_chaos(stack, options, console)}
+    console.print(notify_table(list(outcomes.values())))
+    print(console.export_text())
+
+    assert tuple(outcomes) == scenarios
+    for o in outcomes.values():
+        d = o.detail
+        # Every callback admitted, and each of its notifications (2 managers' e-mails, 1 webhook) arrived...
+        assert o.callbacks == o.events and o.reconciled and o.lost == 0, d
+        assert d["emails_received"] >= d["emails_expected"] == 2 * o.callbacks and d["missing"] == 0
+        assert d["webhooks_received"] >= d["webhooks_expected"] == o.callbacks
+        # ...once: never a second copy without a fault between the two, never an id nobody expected.
+        assert o.duplicated == d["duplicates_outside_window"] == d["unexpected_ids"] == 0
+        assert o.recovery_seconds and o.passed
+    assert outcomes["notify-webhook-500"].detail["webhook_posts_refused"] > 0  # the 500s were met, then retried
+    assert outcomes["notify-smtp-down"].redelivered == outcomes["notify-webhook-500"].redelivered == 0
+    # A kill may resend what an endpoint took before the sent mark (the documented window): same id.
+    kill = outcomes["notify-kill"]
+    assert kill.redelivered == kill.detail["redelivered_same_id"] <= sum(kill.detail["in_flight_at_kill"])

@@ -38,6 +38,20 @@ def report(results: dict[str, Any], console: Console, output: Path) -> Path:
             f"p99 {fmt(lat['callback_p99_s'])} ms",
             f"{lat['callbacks']} callbacks",
         )
+    for n in results.get("notify", []):
+        fmt = lambda v: "-" if v is None else f"{v * 1000:,.0f}"  # noqa: E731
+        for label, key in (("callback in Redis", "redis"), ("e-mail", "email"), ("webhook", "webhook")):
+            table.add_row(
+                f"notifications at {n['offered_per_s']}/s, produce → {label}",
+                f"p50 {fmt(n[f'{key}_p50_s'])} / p95 {fmt(n[f'{key}_p95_s'])} / p99 {fmt(n[f'{key}_p99_s'])} ms",
+                f"{n['notifications_per_s']} notifications/s sustained" if key == "email" else "",
+            )
+        table.add_row(
+            f"notifications at {n['offered_per_s']}/s, by delivery id",
+            f"{n['callbacks_admitted']:,} callbacks: {n['emails_received']:,} e-mails, {n['webhooks_received']:,} "
+            f"webhooks; {n['distinct_delivery_ids']:,} of {n['deliveries_expected']:,} ids",
+            f"missing {n['missing']}, duplicates {n['redelivered_same_id']}, other ids {n['unexpected_ids']}",
+        )
     if "intake" in results:
         i = results["intake"]
         for label, load in (("single POSTs", i["single"]), (f"POSTs of {i['batched'].get('batch')}", i["batched"])):

@@ -19,6 +19,7 @@ from tools.bench.events import produce_topic, survey_events
 from tools.bench.intake import intake_load
 from tools.bench.latency import latency_at
 from tools.bench.memory import memory
+from tools.bench.notify import notify_at
 from tools.bench.scorer import french_texts, scorer
 from tools.bench.throughput import ceiling, framework_floor, pipeline_throughput
 
@@ -34,6 +35,9 @@ class BenchOptions:
     intake_rate: float = 500.0  # single POSTs/s offered to the intake (batched: the same records/s); 0 to skip
     intake_seconds: float = 60.0
     intake_batch: int = 50
+    # Notifications: every response offered is a callback (1 e-mail per manager + 1 webhook each).
+    notify_rates: tuple[int, ...] = (200, 1000)
+    notify_seconds: float = 30.0
     french_reviews: Path | None = None
     output: Path = Path("bench/results")
 
@@ -87,6 +91,10 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     for rate in options.rates:
         console.print(f"bench: latency at {rate} events/s for {options.rate_seconds:.0f}s...")
         results["latency"].append(latency_at(settings, rate, options.rate_seconds))
+    results["notify"] = []
+    for rate in options.notify_rates:
+        console.print(f"bench: notifications at {rate} callbacks/s for {options.notify_seconds:.0f}s...")
+        results["notify"].append(notify_at(settings, rate, options.notify_seconds))
     if options.intake_rate:
         log = settings.stack.run_dir / "logs" / "bench-intake.log"
         results["intake"] = intake_load(

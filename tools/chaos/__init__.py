@@ -24,7 +24,7 @@ Redis queue) and compares it with the reference run:
 
 from tools.chaos.compare import Outcome
 from tools.chaos.options import SCENARIOS, ChaosError, ChaosOptions
-from tools.chaos.reporting import chaos_table, report
+from tools.chaos.reporting import chaos_table, notify_table, report
 from tools.chaos.scenarios import run_chaos
 
-__all__ = ["SCENARIOS", "ChaosError", "ChaosOptions", "Outcome", "chaos_table", "report", "run_chaos"]
+__all__ = ["SCENARIOS", "ChaosError", "ChaosOptions", "Outcome", "chaos_table", "notify_table", "report", "run_chaos"]

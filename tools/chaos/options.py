@@ -12,6 +12,9 @@ SCENARIOS = (
     "redis-outage",
     "intake-kill",
     "intake-broker-down",
+    "notify-smtp-down",
+    "notify-webhook-500",
+    "notify-kill",
 )
 
 
@@ -30,3 +33,8 @@ class ChaosOptions:
     outage: float = 10.0  # seconds the broker or Redis stays down
     intake_records: int = 5_000  # records POSTed in each intake scenario
     intake_rate: float = 200.0  # records/s the intake scenarios' sender offers
+    notify_callbacks: int = 900  # dissatisfied responses fed in each notify scenario (each one a callback)
+    notify_rate: float = 10.0  # of them per second (3 notifications each: the notifier keeps up, ~80/s)
+    notify_outage: float = 15.0  # seconds the SMTP server is down, or the webhook answers 500
+    notify_kills: int = 2  # SIGKILLs of the worker while it sends, in notify-kill
+    notify_burst: int = 100  # callbacks fed at once before each kill: a batch to kill it in the middle of

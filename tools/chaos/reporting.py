@@ -58,12 +58,47 @@ def chaos_table(outcomes: list[Outcome]) -> Table:
     return table
 
 
+def notify_table(outcomes: list[Outcome]) -> Table:
+    """The notify-* scenarios' deliveries, by delivery id: exactly once per admitted callback."""
+    table = Table(
+        "scenario",
+        "callbacks admitted",
+        "e-mails received / expected",
+        "webhooks received / expected",
+        "missing",
+        "redelivered, same id (across a fault)",
+        "duplicates (no fault between) / other ids",
+        "webhook posts answered 500",
+        "first notification after the fault s",
+        "all due caught up after s",
+        title="Notifications under faults: each admitted callback's e-mail per manager and webhook, by delivery id",
+        title_justify="left",
+    )
+    for o in outcomes:
+        d = o.detail
+        table.add_row(
+            o.scenario,
+            f"{o.callbacks:,}",
+            f"{d['emails_received']:,} / {d['emails_expected']:,}",
+            f"{d['webhooks_received']:,} / {d['webhooks_expected']:,}",
+            _flag(d["missing"]),
+            f"{d['redelivered_in_fault_window']:,}",
+            f"{_flag(d['duplicates_outside_window'])} / {_flag(d['unexpected_ids'])}",
+            f"{d['webhook_posts_refused']:,}",
+            ", ".join(f"{s:.1f}" for s in d["first_notification_after_s"]) or "-",
+            ", ".join(f"{s:.1f}" for s in o.recovery_seconds) or "-",
+        )
+    return table
+
+
 def _flag(n: int) -> str:
     return "0" if n == 0 else f"[bold red]{n:,}[/]"
 
 
 def report(outcomes: list[Outcome], options: ChaosOptions, console: Console, output: Path) -> Path:
     Console(width=max(console.width, 160)).print(chaos_table(outcomes))
+    if notified := [o for o in outcomes if o.scenario.startswith("notify-")]:
+        Console(width=max(console.width, 160)).print(notify_table(notified))
     for o in outcomes:
         if o.detail["types_differ"]:
             console.print(

@@ -114,7 +114,8 @@ def queued_callbacks(redis_url: str) -> dict[str, Any]:
             for _, fields in client.xrange(site_stream(site)):
                 entries[fields["callback_id"]] += 1
         customers: dict[str, str] = {}
-        for key in client.scan_iter(customer_key("*")):
+        # HASH only: the customer's history (customer_callbacks_key, a sorted set) shares the prefix.
+        for key in client.scan_iter(customer_key("*"), _type="HASH"):
             if opened := client.hget(key, "open"):
                 customers[key.rsplit(":", 1)[1]] = opened
         suppressed = client.hgetall(SUPPRESSED)
