@@ -579,13 +579,14 @@ class CallbackQueue:
 
     async def outbox(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, dict[str, str]]]:
         """Admissions and escalations to notify: first what `consumer` took before and did not finish
-        (a restarted notifier picks its work up again), then new ones."""
+        (a restarted notifier picks its work up again), then new ones, waiting up to `block_ms` for
+        them (0: not at all)."""
         try:
             await self.client.xgroup_create(OUTBOX, NOTIFIER, id="0", mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
-        for start, block in (("0", None), (">", block_ms)):
+        for start, block in (("0", None), (">", block_ms or None)):  # BLOCK 0 would wait for ever
             found = await self.client.xreadgroup(NOTIFIER, consumer, {OUTBOX: start}, count=count, block=block)
             entries = [(entry_id, fields) for _, batch in found for entry_id, fields in batch if fields]
             if entries:

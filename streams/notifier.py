@@ -87,6 +87,7 @@ async def notify_managers() -> None:
                 log.info("notifier: %s", ", ".join(f"{c} {r}: {n}" for (c, r), n in sorted(counts.items())))
                 counts, summary_at = Counter(), time.monotonic()
     finally:
+        await notifier.close()
         await http.aclose()
         for client in (queue, accounts, store):
             await client.close()

@@ -14,6 +14,7 @@ The SMTP receiver can require AUTH (`users={"name": "password"}`) and offer STAR
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -69,6 +70,7 @@ class SmtpReceiver:
         self.tls_context = tls_context
         self._lock = threading.Lock()
         self._controller: Any = None
+        self._sessions: list[Any] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
@@ -94,12 +96,30 @@ class SmtpReceiver:
             extra["auth_require_tls"] = self.tls_context is not None
         if self.tls_context is not None:
             extra.update(tls_context=self.tls_context, require_starttls=True)
-        self._controller = Controller(self, hostname=self.host, port=self.port, **extra)
+        sessions = self._sessions
+
+        class Tracking(Controller):
+            def factory(self) -> Any:
+                session = super().factory()
+                sessions.append(session)
+                return session
+
+        self._controller = Tracking(self, hostname=self.host, port=self.port, **extra)
         self._controller.start()
         return self
 
     def stop(self) -> None:
+        """Stop, closing the sessions clients keep open (a notifier keeps its own between sends)."""
         if self._controller is not None:
+
+            async def close_sessions() -> None:
+                for session in self._sessions:
+                    if session.transport is not None:
+                        session.transport.abort()  # at once, TLS ones included (no goodbye to wait for)
+                await asyncio.sleep(0.05)  # their connection_lost runs before the loop stops
+
+            asyncio.run_coroutine_threadsafe(close_sessions(), self._controller.loop).result(timeout=5)
+            self._sessions.clear()
             self._controller.stop()
             self._controller = None
 
@@ -153,6 +173,8 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real webhook endpoints do
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status = 500 if time.monotonic() < receiver._failing_until else receiver._statuses.get(self.path, 200)

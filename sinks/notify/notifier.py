@@ -48,7 +48,7 @@ from processors.notify_messages import (
 from sinks.accounts import AccountStore
 from sinks.callback_queue import CallbackError, CallbackQueue
 from sinks.notify.config import NotifyConfig
-from sinks.notify.senders import SendFailed, email_message, post_webhook, send_email
+from sinks.notify.senders import SendFailed, SmtpSessions, email_message, post_webhook
 from sinks.notify.store import Delivery, NotifyStore
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,18 @@ class Notifier:
         self.config, self.queue, self.accounts, self.store, self.http = config, queue, accounts, store, http
         self.consumer = consumer
         self.channels = {c.name: c for c in config.channels}
+        self.smtp = SmtpSessions(config.smtp) if config.smtp else None
         self._orphans_checked = 0.0
+        self._more_due = False  # the last round took a full batch: do not wait on the outbox
+
+    async def close(self) -> None:
+        if self.smtp is not None:
+            await self.smtp.close()
 
     async def round(self, block_ms: int, now: float | None = None) -> Tally:
         """Take news from the outbox (waiting up to `block_ms`), expand it, send what is due."""
         tally: Tally = Counter()
-        entries = await self.queue.outbox(self.consumer, self.config.batch, block_ms)
+        entries = await self.queue.outbox(self.consumer, self.config.batch, 0 if self._more_due else block_ms)
         if time.monotonic() - self._orphans_checked >= self.config.orphan_idle / 2:
             self._orphans_checked = time.monotonic()
             idle_ms = int(self.config.orphan_idle * 1000)
@@ -150,7 +156,9 @@ class Notifier:
         tally: Tally = Counter()
         leased_until = now + self.config.lease
         taken_at = time.monotonic()
-        due = await self._still_news(await self.store.take(now, self.config.lease, self.config.batch), now, tally)
+        taken = await self.store.take(now, self.config.lease, self.config.batch)
+        self._more_due = len(taken) == self.config.batch
+        due = await self._still_news(taken, now, tally)
         if not due:
             return tally
         latest_start = self.config.lease - self.config.send_deadline - MARK_MARGIN
@@ -261,4 +269,5 @@ class Notifier:
             text = email_text(
                 case_of(first.callback_id, first.case), first.action, link, prefs.language, self.config.zone
             )
-        await send_email(self.config.smtp, email_message(self.config.smtp.sender, user.email, text, first.id))
+        assert self.smtp is not None  # with config.smtp
+        await self.smtp.send(email_message(self.config.smtp.sender, user.email, text, first.id))

@@ -81,11 +81,15 @@ class Rig:
         self.accounts = AccountStore.from_url(url)
         self.store = NotifyStore.from_url(url)
         self.http = httpx.AsyncClient(timeout=5)
+        self.notifiers: list[Notifier] = []
 
     def notifier(self, config: NotifyConfig, consumer: str = "n1") -> Notifier:
-        return Notifier(config, self.queue, self.accounts, self.store, self.http, consumer)
+        self.notifiers.append(Notifier(config, self.queue, self.accounts, self.store, self.http, consumer))
+        return self.notifiers[-1]
 
     async def close(self) -> None:
+        for notifier in self.notifiers:
+            await notifier.close()
         await self.http.aclose()
         for client in (self.queue, self.accounts, self.store):
             await client.close()
@@ -374,5 +378,7 @@ async def test_starttls_and_auth_against_a_server_that_requires_them(rig: Rig, t
             5,
             str(cert),
         )
-        await rounds(rig.notifier(NotifyConfig(LINK, HIERARCHY, smtp, zone=PARIS)))
+        notifier = rig.notifier(NotifyConfig(LINK, HIERARCHY, smtp, zone=PARIS))
+        await rounds(notifier)
         assert wait_until(lambda: len(server.received()) == 1, timeout=10)
+        await notifier.close()  # QUIT over TLS while the server is there to answer
