@@ -36,8 +36,14 @@ class NotifyConfig:
 
     @property
     def lease(self) -> float:
-        """How long a taken delivery is this notifier's: longer than any send may take."""
-        return self.send_deadline + 30.0
+        """How long a taken delivery is this notifier's: a send's deadline, the time to start it and
+        to mark it sent (notifier.py), and no more: after a crash, what it held is sent this late."""
+        return 2 * self.send_deadline
+
+    @property
+    def mark_margin(self) -> float:
+        """What a lease keeps after a send's deadline, for marking it sent."""
+        return self.send_deadline / 3
 
     @property
     def anything(self) -> bool:

@@ -54,7 +54,6 @@ from sinks.notify.store import Delivery, NotifyStore
 log = logging.getLogger(__name__)
 Tally = Counter[tuple[str, str]]  # (channel or "events", result) -> how many
 HELD = 60.0  # seconds: a delivery first due this long after its event was held (quiet hours, digest)
-MARK_MARGIN = 10.0  # seconds a lease keeps after a send's deadline, for marking it sent
 
 
 class Notifier:
@@ -151,7 +150,7 @@ class Notifier:
 
     async def deliver_due(self, now: float) -> Tally:
         """Send what is due, `concurrency` at a time. A send starts only while it can end
-        (send_deadline) and be marked sent (MARK_MARGIN) within the lease: past that, another notifier
+        (send_deadline) and be marked sent (mark_margin) within the lease: past that, another notifier
         may take the delivery again. What could not start in time is given back, due again at once."""
         tally: Tally = Counter()
         leased_until = now + self.config.lease
@@ -161,7 +160,7 @@ class Notifier:
         due = await self._still_news(taken, now, tally)
         if not due:
             return tally
-        latest_start = self.config.lease - self.config.send_deadline - MARK_MARGIN
+        latest_start = self.config.lease - self.config.send_deadline - self.config.mark_margin
         late: list[Delivery] = []
         people = (
             {u.name: (u, p) for u, p in await self.accounts.recipients()}
