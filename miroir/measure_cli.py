@@ -36,7 +36,9 @@ def bench(
         Path("../shared/data/fr_ecommerce_reviews_certideal.csv"), help="French reviews for the scorer measure"
     ),
     notify_rates: str = typer.Option(
-        "200,1000", help="Callbacks/s offered to the notifier (each: an e-mail per manager, a webhook); empty to skip"
+        "200,1000",
+        help="Responses/s offered to a notifying worker (a quarter ask for a callback: an e-mail per manager "
+        "and a webhook each); empty to skip",
     ),
     notify_seconds: float = typer.Option(30.0, help="How long each notification load runs"),
     output: Path = typer.Option(Path("bench/results"), help="Where the JSON results go"),

@@ -25,7 +25,7 @@ def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Setting
         intake_rate=100.0,
         intake_seconds=3.0,
         intake_batch=10,  # 10 POSTs/s of 10
-        notify_rates=(20,),
+        notify_rates=(80,),  # a quarter ask for a callback: 60 callbacks in 3 s
         notify_seconds=3.0,
         french_reviews=None,
         output=tmp_path,

@@ -1,9 +1,10 @@
 """Notifications under an offered load: produce → callback in Redis → e-mail (a real SMTP server) and
 signed JSON webhook (a real HTTP receiver), per callback, with the exact count of what arrived.
 
-Every response offered is dissatisfied, consents and leaves a contact, from a customer of its own, so
-each is admitted and each admission is one e-mail per manager of its site and one webhook: the
-notifier's worst case (in the synthetic pilot about a quarter of the responses ask for a callback).
+A quarter of the responses offered (`callback_share`, as in the synthetic pilot) are dissatisfied,
+consent and leave a contact, each from a customer of its own, so each is admitted and each admission
+is one e-mail per manager of its site and one webhook; the others are satisfied. With
+`callback_share=1` every response is a callback: the notifier's worst case.
 A fresh worker reads input topics of its own from their start (no other producer adds to its load)
 and notifies into the rig of tools/bench/notify_rig.py (a Redis of its own, the receivers in this
 process). Its notification settings are the defaults (16 sends at once, retry after 5 s).
@@ -54,7 +55,12 @@ def admitted(redis_url: str, sites: tuple[str, ...]) -> dict[str, str]:
 
 
 def notify_at(
-    settings: Settings, rate: int, seconds: float, sites: int = 2, managers_per_site: int = 1
+    settings: Settings,
+    rate: int,
+    seconds: float,
+    sites: int = 2,
+    managers_per_site: int = 1,
+    callback_share: float = 0.25,
 ) -> dict[str, Any]:
     import redis
 
@@ -77,7 +83,7 @@ def notify_at(
     ):
         with pilot_workers(settings, Console(quiet=True), env={**env, **rig.env}):
             client = redis.Redis.from_url(rig.redis_url)
-            feed = Feed(settings, topic, site_names, tag)
+            feed = Feed(settings, topic, site_names, tag, callback_share)
             sent_at: dict[str, float] = {}
             seen_at: dict[str, float] = {}
 
@@ -121,6 +127,7 @@ def notify_at(
     return {
         "offered_per_s": rate,
         "events": total,
+        "callback_share": callback_share,
         "seconds": seconds,
         "sites": sites,
         "managers_per_site": managers_per_site,

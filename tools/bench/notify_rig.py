@@ -159,8 +159,17 @@ async def _add_managers(url: str, managers: dict[str, tuple[str, ...]]) -> None:
         await accounts.close()
 
 
-def response(tag: str, i: int, site: str) -> dict[str, Any]:
-    """A dissatisfied survey response that consents to a callback, from a customer of its own."""
+def response(tag: str, i: int, site: str, callback: bool = True) -> dict[str, Any]:
+    """A dissatisfied survey response that consents to a callback, from a customer of its own (or,
+    `callback=False`, a satisfied one that asks for none)."""
+    if not callback:
+        return {
+            **response(tag, i, site),
+            "score": 9,
+            "callback_consent": False,
+            "contact": None,
+            "verbatim": "Parfait.",
+        }
     return {
         "response_id": f"{tag}-r{i}",
         "customer_ref": f"{tag}-c{i}",
@@ -179,12 +188,15 @@ def response(tag: str, i: int, site: str) -> dict[str, Any]:
 @dataclass
 class Feed:
     """Sends such responses to `topic` (round robin over the sites), keyed by response id; remembers
-    when each callback's response was produced. `send` may be called from several threads."""
+    when each callback's response was produced. `callback_share` of them ask for a callback, evenly
+    spread (the rest are satisfied). `send` may be called from several threads."""
 
     settings: Settings
     topic: str
     sites: tuple[str, ...]
     tag: str
+    callback_share: float = 1.0
+    events: int = 0  # responses produced, callbacks or not
     produced: dict[str, tuple[str, float]] = field(default_factory=dict)  # callback -> (site, produced at)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _producer: Any = None
@@ -199,12 +211,14 @@ class Feed:
         sent = {}
         for _ in range(count):
             with self._lock:
-                i = len(self.produced)
-                record = response(self.tag, i, self.sites[i % len(self.sites)])
+                i, self.events = self.events, self.events + 1
+                asks = int((i + 1) * self.callback_share) > int(i * self.callback_share)
+                record = response(self.tag, i, self.sites[i % len(self.sites)], asks)
                 self._producer.send(self.topic, key=record["response_id"].encode(), value=SURVEY.encode(record))
-                callback = callback_id(record["response_id"])
-                self.produced[callback] = (record["site"], time.time())
-                sent[callback] = record["site"]
+                if asks:
+                    callback = callback_id(record["response_id"])
+                    self.produced[callback] = (record["site"], time.time())
+                    sent[callback] = record["site"]
         return sent
 
     def run(self, count: int, rate: float, tick: Callable[[], None] | None = None, every: float = 0.05) -> None:

@@ -93,7 +93,7 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
         results["latency"].append(latency_at(settings, rate, options.rate_seconds))
     results["notify"] = []
     for rate in options.notify_rates:
-        console.print(f"bench: notifications at {rate} callbacks/s for {options.notify_seconds:.0f}s...")
+        console.print(f"bench: notifications at {rate} responses/s for {options.notify_seconds:.0f}s...")
         results["notify"].append(notify_at(settings, rate, options.notify_seconds))
     if options.intake_rate:
         log = settings.stack.run_dir / "logs" / "bench-intake.log"
