@@ -9,9 +9,9 @@ exists yet (sinks/notify/store.py), and only then acknowledge the entries; then 
 Exactly once, and its one window: an entry is acknowledged only once its deliveries exist, and
 expanding again creates nothing, so an event is neither lost nor doubled by a crash; a delivery is
 held by one notifier at a time (a lease), and marked sent right after the endpoint accepted it. A
-notifier killed between the endpoint's acceptance and that mark (one Redis round trip) leaves the
-delivery to be sent again after the lease: the copy carries the same delivery id (X-Miroir-Delivery,
-the e-mail's Message-ID) for the receiver to drop.
+notifier killed between the endpoint's acceptance and that mark (its answer read, one Redis round
+trip) leaves the delivery to be sent again after the lease: the copy carries the same delivery id
+(X-Miroir-Delivery, the e-mail's Message-ID) for the receiver to drop.
 """
 
 from __future__ import annotations
