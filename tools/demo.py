@@ -129,7 +129,9 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict
             f"{intake}/v1/staff-feedback (a token: `miroir intake token create --name me`; API docs at {intake}/docs)"
         )
         for name, password in demo_managers(settings, SITES):
-            console.print(f"demo: managers' inbox {settings.managers.url}: sign in as {name} / {password}")
+            console.print(
+                f"demo: managers' inbox {settings.managers.url}: sign in as {name} / {password}", soft_wrap=True
+            )
         staff_page = demo_staff_link(settings, SITES[0])
         console.print(f"demo: the staff questionnaire of {SITES[0]}, for a phone: {staff_page}", soft_wrap=True)
         if options.exit_when_done:
