@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import redis
 
 from processors.access import User, parse_hierarchy
 from processors.notifications import Backoff, ChatChannel, Preferences, QuietHours
@@ -27,7 +26,8 @@ from sinks.notify.config import NotifyConfig
 from sinks.notify.notifier import Notifier
 from sinks.notify.senders import SmtpConfig
 from sinks.notify.store import NotifyStore
-from tools.receivers import SmtpReceiver, WebhookReceiver, free_port, wait_until
+from tools.bench.notify_rig import private_redis
+from tools.receivers import SmtpReceiver, WebhookReceiver, wait_until
 
 pytestmark = pytest.mark.integration
 PARIS = ZoneInfo("Europe/Paris")
@@ -39,26 +39,8 @@ SECRET = "json-channel-secret"
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--dir", str(tmp_path), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    try:
-        assert wait_until(lambda: _pings(client), timeout=10)
-        yield f"redis://localhost:{port}/0"
-    finally:
-        client.close()
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
+    with private_redis(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
