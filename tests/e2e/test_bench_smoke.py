@@ -53,6 +53,7 @@ def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Setting
     assert notify["distinct_delivery_ids"] == notify["deliveries_expected"]
     assert (notify["missing"], notify["redelivered_same_id"], notify["unexpected_ids"]) == (0, 0, 0)
     assert notify["redis_p50_s"] > 0 and 0 < notify["email_p50_s"] <= notify["email_p99_s"]
+    assert 0 < notify["baseline_redis_p50_s"] <= notify["baseline_redis_p99_s"]  # the same load, notifier off
 
 
 def test_a_small_eval_compares_with_textblob_on_the_shared_reviews() -> None:

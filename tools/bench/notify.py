@@ -61,7 +61,9 @@ def notify_at(
     sites: int = 2,
     managers_per_site: int = 1,
     callback_share: float = 0.25,
+    notify: bool = True,
 ) -> dict[str, Any]:
+    """`notify=False`: the same run with the worker's notifier off, the baseline of produce → Redis."""
     import redis
 
     from infra.topics import ensure_topics
@@ -81,7 +83,8 @@ def notify_at(
         tempfile.TemporaryDirectory(prefix="miroir-notify-") as tmp,
         notify_rig(site_names, managers_per_site, Path(tmp)) as rig,
     ):
-        with pilot_workers(settings, Console(quiet=True), env={**env, **rig.env}):
+        worker_env = {**env, **rig.env, **({} if notify else {"MIROIR_NOTIFY_ENABLED": "false"})}
+        with pilot_workers(settings, Console(quiet=True), env=worker_env):
             client = redis.Redis.from_url(rig.redis_url)
             feed = Feed(settings, topic, site_names, tag, callback_share)
             sent_at: dict[str, float] = {}
@@ -101,6 +104,8 @@ def notify_at(
                     poll()
                     got = first_arrivals(rig.arrivals())
                     if expected.keys() <= got.keys() and rig.pending() == 0:
+                        break
+                    if not notify and len(seen_at) == len(sent_at):
                         break
                     if len(got) != last_count:
                         last_count, progress_at = len(got), time.monotonic()
@@ -128,6 +133,7 @@ def notify_at(
         "offered_per_s": rate,
         "events": total,
         "callback_share": callback_share,
+        "notifier": notify,
         "seconds": seconds,
         "sites": sites,
         "managers_per_site": managers_per_site,

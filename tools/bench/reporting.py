@@ -46,6 +46,13 @@ def report(results: dict[str, Any], console: Console, output: Path) -> Path:
                 f"p50 {fmt(n[f'{key}_p50_s'])} / p95 {fmt(n[f'{key}_p95_s'])} / p99 {fmt(n[f'{key}_p99_s'])} ms",
                 f"{n['notifications_per_s']} notifications/s sustained" if key == "email" else "",
             )
+        if "baseline_redis_p50_s" in n:
+            table.add_row(
+                f"notifications at {n['offered_per_s']}/s, produce → callback in Redis, notifier off",
+                f"p50 {fmt(n['baseline_redis_p50_s'])} / p95 {fmt(n['baseline_redis_p95_s'])} / "
+                f"p99 {fmt(n['baseline_redis_p99_s'])} ms",
+                "the baseline",
+            )
         table.add_row(
             f"notifications at {n['offered_per_s']}/s, by delivery id",
             f"{n['callbacks_admitted']:,} callbacks: {n['emails_received']:,} e-mails, {n['webhooks_received']:,} "

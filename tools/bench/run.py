@@ -94,7 +94,12 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     results["notify"] = []
     for rate in options.notify_rates:
         console.print(f"bench: notifications at {rate} responses/s for {options.notify_seconds:.0f}s...")
-        results["notify"].append(notify_at(settings, rate, options.notify_seconds))
+        measured = notify_at(settings, rate, options.notify_seconds)
+        # The baseline: the same load, the worker's notifier off (what it costs the admission).
+        without = notify_at(settings, rate, options.notify_seconds, notify=False)
+        results["notify"].append(
+            {**measured, **{f"baseline_{k}": v for k, v in without.items() if k.startswith("redis_")}}
+        )
     if options.intake_rate:
         log = settings.stack.run_dir / "logs" / "bench-intake.log"
         results["intake"] = intake_load(
