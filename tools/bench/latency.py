@@ -56,7 +56,11 @@ def latency_at(settings: Settings, rate: int, seconds: float) -> dict[str, Any]:
             _poll_callbacks(client, sent_at, seen_at)
             time.sleep(0.02)
         client.close()
-        mirror = fetch(urls[0], "/latency/")
+        # The mirror agent computes after the counters count (its own batch): on a cold broker that
+        # can be seconds later, so wait for its figures rather than read an empty reservoir.
+        deadline = time.monotonic() + 30
+        while (mirror := fetch(urls[0], "/latency/"))["p50"] is None and time.monotonic() < deadline:
+            time.sleep(0.2)
     callbacks = sorted(seen_at[k] - sent_at[k] for k in seen_at)
     return {
         "offered_per_s": rate,
