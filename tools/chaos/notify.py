@@ -69,12 +69,25 @@ class Scene:
         """Seconds from `ended` (time.time(): the fault's end) until every notification of the
         callbacks asked for before it arrived; recorded, with the first one (on `channel`) after it."""
         expected = self.rig.expected(self.feed.callbacks(before=ended))
-        self.run.wait_until(lambda: expected.keys() <= self.arrived().keys(), "catching up", timeout=SETTLE_TIMEOUT)
+        try:
+            self.run.wait_until(lambda: expected.keys() <= self.arrived().keys(), "catching up", timeout=SETTLE_TIMEOUT)
+        except ChaosError as error:
+            raise ChaosError(f"{error}: {self.missing(expected)}") from None
         after = [at for delivery, c, at in self.rig.arrivals() if at > ended and channel in (None, c)]
         self.first_after.append(round(min(after, default=ended) - ended, 1))
         seconds = round(time.time() - ended, 1)
         self.run.recoveries.append(seconds)
         return seconds
+
+    def missing(self, expected: dict[str, tuple[str, str]]) -> str:
+        """What a stalled catch-up still lacks, and where it stopped: never admitted (the pipeline or
+        the callback sink) or admitted and not delivered (the notifier)."""
+        lacking = sorted({callback for d, (callback, _) in expected.items() if d not in self.arrived()})
+        admitted = self.rig.admitted(lacking)
+        return (
+            f"{len(lacking)} callbacks lack notifications, {len(lacking) - len(admitted)} of them never admitted "
+            f"(e.g. {sorted(set(lacking) - set(admitted))[:3]}), {self.rig.pending()} deliveries pending"
+        )
 
 
 def smtp_down(scene: Scene) -> None:
@@ -188,11 +201,14 @@ def _settle(scene: Scene) -> None:
     """Until every notification of every callback asked for arrived and nothing is pending (a
     leased delivery would be sent again once its lease ends), then a little longer."""
     expected = scene.rig.expected(scene.feed.callbacks())
-    scene.run.wait_until(
-        lambda: expected.keys() <= scene.arrived().keys() and scene.rig.pending() == 0,
-        "every notification arriving",
-        timeout=SETTLE_TIMEOUT,
-    )
+    try:
+        scene.run.wait_until(
+            lambda: expected.keys() <= scene.arrived().keys() and scene.rig.pending() == 0,
+            "every notification arriving",
+            timeout=SETTLE_TIMEOUT,
+        )
+    except ChaosError as error:
+        raise ChaosError(f"{error}: {scene.missing(expected)}") from None
     time.sleep(QUIET_AFTER)
 
 
