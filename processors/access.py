@@ -175,4 +175,5 @@ def signin_wait(failures: Sequence[float], now: float, rule: SigninThrottle) -> 
     recent = failures[-rule.max_failures :]
     if recent[-1] - recent[0] > rule.window:
         return 0.0
-    return max(0.0, recent[-1] + rule.lock - now)
+    # lock - elapsed, not (last + lock) - now: the sum of two large floats rounds past the lock.
+    return min(rule.lock, max(0.0, rule.lock - (now - recent[-1])))
