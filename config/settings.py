@@ -368,6 +368,34 @@ class NotifySettings(BaseSettings):
         return value
 
 
+class PrivacySettings(BaseSettings):
+    """Personal data: how long each kind is kept, and the secret of the keyed hashes that say who a
+    record is about (processors/privacy.py). README: Your data."""
+
+    model_config = SettingsConfigDict(env_prefix="MIROIR_PRIVACY_", extra="ignore")
+
+    # The key of the subject hashes (erasures, pseudonymous staff). Unset: one is made at random and
+    # kept in Redis, shared by every process of this Redis (fine for a pilot; set it in production,
+    # and keep it: a new secret forgets every erasure for the intake and the pipeline).
+    secret: SecretStr | None = None
+    # A closed callback's contact details (name, e-mail, phone) are removed this long after it closed.
+    contact_days: float = Field(default=30.0, gt=0)
+    # A closed callback is anonymised this long after it closed: verbatim, customer ref, notes go.
+    case_days: float = Field(default=365.0, gt=0)
+    # dead-letters (original bytes of rejected inputs) and the input topics keep this long
+    # (`retention.ms`, set by the stack and printed by `miroir topics`).
+    dead_letter_days: float = Field(default=14.0, gt=0)
+    input_days: float = Field(default=35.0, gt=0)
+    # How often the worker purges what is past its retention; how often it reads new erasures.
+    purge_interval: float = 86400.0
+    erasures_interval: float = 5.0
+
+    @field_validator("purge_interval", "erasures_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: str | float) -> float:
+        return parse_duration(value)
+
+
 class Settings:
     """All settings, read once from the environment."""
 
@@ -402,6 +430,10 @@ class Settings:
     @cached_property
     def notify(self) -> NotifySettings:
         return NotifySettings()
+
+    @cached_property
+    def privacy(self) -> PrivacySettings:
+        return PrivacySettings()
 
 
 settings = Settings()

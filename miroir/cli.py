@@ -29,12 +29,14 @@ from miroir.callbacks_cli import callbacks_app  # noqa: E402
 from miroir.intake_cli import intake_app  # noqa: E402
 from miroir.managers_cli import managers_app  # noqa: E402
 from miroir.measure_cli import measure  # noqa: E402
+from miroir.privacy_cli import privacy_app  # noqa: E402
 from miroir.schemas_cli import show_schemas  # noqa: E402
 from miroir.users_cli import users_app  # noqa: E402
 
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(intake_app, name="intake")
 app.add_typer(managers_app, name="managers")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(users_app, name="users")
 app.command("schemas")(show_schemas)
 mirror_app = typer.Typer(help="Read the mirror.", no_args_is_help=True)
@@ -105,6 +107,30 @@ def topics_create(
 
     created = ensure_topics(settings, partitions=partitions)
     console.print(f"created: {', '.join(created)}" if created else "all topics already exist")
+
+
+@topics_app.command("show")
+def topics_show(
+    cluster: bool = typer.Option(False, "--cluster", help="Also read what the cluster has now"),
+) -> None:
+    """Each topic with the partitions and retention a cluster should use (privacy's retention:
+    MIROIR_PRIVACY_INPUT_DAYS, MIROIR_PRIVACY_DEAD_LETTER_DAYS); `stack up` and `topics create` set them."""
+    from infra.topics import described, topic_configs
+
+    configs = topic_configs(settings)
+    now = described(settings, list(configs)) if cluster else {}
+    table = Table("topic", "partitions", "retention.ms", "retention", *(["on the cluster"] if cluster else []))
+    for name, config in configs.items():
+        ms = config.get("retention.ms")
+        days = f"{int(ms) / 86_400_000:g} days" if ms else "default: names nobody"
+        table.add_row(
+            name,
+            str(settings.kafka.topic_partitions),
+            ms or "-",
+            days,
+            *([now[name]["retention.ms"]] if cluster else []),
+        )
+    console.print(table)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -33,14 +33,16 @@ Tab = Literal["todo", "in_progress", "done", "overdue", "escalated"]
 TABS: tuple[Tab, ...] = ("todo", "in_progress", "done", "overdue", "escalated")
 ACTIONS = ("claim", "release", "reassign", "resolve", "reopen")
 OUTCOMES = ("reached", "no_answer", "resolved", "refused")  # schemas/CallbackOutcome.avsc's symbols
-STATUS_TAB: dict[str, Tab] = {"open": "todo", "claimed": "in_progress", "resolved": "done"}
+# An erased case (its person asked to be forgotten: sinks/privacy.py) is done: nobody calls back.
+STATUS_TAB: dict[str, Tab] = {"open": "todo", "claimed": "in_progress", "resolved": "done", "erased": "done"}
+CLOSED = ("resolved", "erased")
 
 
 def tabs(status: str, due_at: float, escalated: bool, now: float) -> list[Tab]:
     """The tabs a case shows in: its status's (to do, in progress, done) and, while unresolved,
     overdue (past its due time) and escalated (sent to the site's escalation group)."""
     found: list[Tab] = [STATUS_TAB[status]]
-    if status != "resolved":
+    if status not in CLOSED:
         if now > due_at:
             found.append("overdue")
         if escalated:
@@ -51,8 +53,8 @@ def tabs(status: str, due_at: float, escalated: bool, now: float) -> list[Tab]:
 def urgency(case: Mapping[str, Any]) -> tuple[Any, ...]:
     """Sort key, most urgent first: unresolved before resolved; then high priority, the earliest due
     (an overdue case is the most urgent of all), the newest; resolved ones newest resolution first."""
-    if case["status"] == "resolved":
-        return (1, -float(case.get("resolved_at") or 0))
+    if case["status"] in CLOSED:
+        return (1, -float(case.get("resolved_at") or case.get("erased_at") or 0))
     return (0, case.get("priority") != "high", float(case["due_at"]), -float(case["created_at"]))
 
 
@@ -62,6 +64,8 @@ def refusal(action: str, case: Mapping[str, str], who: str, elevated: bool = Fal
     reassign or resolve a case someone else claimed. Scope (may they see the site?) is checked
     before: processors/access.py."""
     status, holder = case.get("status"), case.get("claimed_by")
+    if status == "erased":
+        return "erased"
     someone_elses = status == "claimed" and holder != who and not elevated
     if action == "claim":
         return "resolved" if status == "resolved" else "claimed" if status == "claimed" and holder != who else None
@@ -69,8 +73,8 @@ def refusal(action: str, case: Mapping[str, str], who: str, elevated: bool = Fal
         return "not_claimed" if status != "claimed" else "not_yours" if someone_elses else None
     if action in ("reassign", "resolve"):
         return "resolved" if status == "resolved" else "not_yours" if someone_elses else None
-    if action == "reopen":
-        return None if status == "resolved" else "not_resolved"
+    if action == "reopen":  # an anonymised case has nobody left to call back
+        return "not_resolved" if status != "resolved" else "anonymised" if case.get("anonymised_at") else None
     raise ValueError(f"no action {action!r}; expected one of {', '.join(ACTIONS)}")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from processors.analysis import Analysis, analyse
 from processors.mirror import Classification, alert_kinds, classify
 from processors.offsets import Ranges, add, as_ranges
+from processors.privacy import subjects_of
 from processors.redact import redact
 from processors.states import customer_mention_polarity, staff_mention_polarity
 from processors.taxonomy import Taxonomy
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 class PipelineConfig:
     taxonomy: Taxonomy
     windows: tuple[WindowSpec, ...]
+    # The subject hashes' key (processors/privacy.py): evidence carries who it is about, so that an
+    # erasure can find it. Empty: evidence names nobody (unit tests).
+    secret: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ def _sight(
     verbatim_id: str,
     polarities: dict[str, float],
     analysis: Analysis,
+    subjects: list[str],
 ) -> None:
     sightings.setdefault(journey_id, []).append(
         {
@@ -68,6 +73,7 @@ def _sight(
             "id": verbatim_id,
             "steps": polarities,
             "texts": _evidence(analysis),
+            "subjects": subjects,
         }
     )
 
@@ -80,7 +86,8 @@ def observe_survey_response(
     analysis = analyse(record["verbatim"], journey, record.get("language"), record.get("step_id"))
     score, scale, policy = record["score"], record["score_scale"], config.taxonomy.states
     polarities = {step.step_id: customer_mention_polarity(step, score, scale, policy) for step in analysis.steps}
-    _sight(deltas, journey.id, origin, "customer", record, record["response_id"], polarities, analysis)
+    subjects = sorted(subjects_of(record, config.secret)) if config.secret else []
+    _sight(deltas, journey.id, origin, "customer", record, record["response_id"], polarities, analysis, subjects)
     return Observation(analysis.tagged, analysis.polarity)
 
 
@@ -102,7 +109,7 @@ def observe_staff_feedback(
             s.step_id: staff_mention_polarity(s.polarity, record["prompt"], config.taxonomy.states)
             for s in analysis.steps
         }
-        _sight(deltas, journey.id, origin, "staff", record, record["feedback_id"], polarities, analysis)
+        _sight(deltas, journey.id, origin, "staff", record, record["feedback_id"], polarities, analysis, [])
         tagged, polarity = tagged or analysis.tagged, analysis.polarity
     return Observation(tagged, polarity)
 
@@ -204,7 +211,7 @@ def evaluate(
                         "evidence_ids": [
                             verbatim_id
                             for side in ("customer", "staff")
-                            for verbatim_id, _ in tally.evidence.get(f"{side}|{step.id}", [])
+                            for verbatim_id, *_ in tally.evidence.get(f"{side}|{step.id}", [])
                         ],
                         "reason": "snapshot" if snapshot else "change",
                         "computed_at": _millis(now),

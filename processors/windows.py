@@ -12,8 +12,9 @@ Time is event time, passed in; a journey's windows end at its latest event.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from processors.offsets import Ranges, add, add_all, as_ranges
 
@@ -29,6 +30,7 @@ class Sighting(TypedDict):
     id: str  # response_id or feedback_id
     steps: dict[str, float]  # step id -> polarity of its mention
     texts: dict[str, str]  # step id -> redacted clause, as evidence
+    subjects: NotRequired[list[str]]  # who a customer's verbatim is about (keyed hashes); absent before 2026-12
 
 
 SIDES = ("customer", "staff")
@@ -84,7 +86,8 @@ class JourneyTally:
     """Counts and polarity sums per window bucket, side and step of one journey."""
 
     buckets: dict[str, dict[int, Bucket]] = field(default_factory=dict)
-    # "side|step" -> the latest [verbatim id, redacted text] pairs behind the step.
+    # "side|step" -> the latest [verbatim id, redacted text, *subject keys] behind the step (the
+    # keys say who a customer's verbatim is about, for an erasure: processors/privacy.py).
     evidence: dict[str, list[list[str]]] = field(default_factory=dict)
     watermark: float = 0.0
     # Previous classification per "window|step", for hysteresis and alerts.
@@ -108,7 +111,9 @@ class JourneyTally:
         new = 0
         for s in sightings:
             if add(self.applied.setdefault(s["source"], []), s["offset"]):
-                self.observe(windows, s["side"], s["at"], s["id"], s["steps"], evidence_ids, s["texts"])
+                self.observe(
+                    windows, s["side"], s["at"], s["id"], s["steps"], evidence_ids, s["texts"], s.get("subjects", [])
+                )
                 new += 1
         for source, ranges in (read or {}).items():
             add_all(self.applied.setdefault(source, []), ranges)
@@ -123,6 +128,7 @@ class JourneyTally:
         step_polarities: dict[str, float],
         evidence_ids: int,
         evidence_texts: dict[str, str] | None = None,
+        subjects: Iterable[str] = (),
     ) -> None:
         """Count one verbatim of `side`, with the polarity it gives each step it mentions
         and, as evidence, the (already redacted) text that says so."""
@@ -136,9 +142,19 @@ class JourneyTally:
                 cell[1 if value > 0 else 2] += value
         for step_id in step_polarities:
             kept = self.evidence.setdefault(f"{side}|{step_id}", [])
-            kept.append([verbatim_id, (evidence_texts or {}).get(step_id, "")])
+            kept.append([verbatim_id, (evidence_texts or {}).get(step_id, ""), *subjects])
             del kept[:-evidence_ids]
         self.watermark = max(self.watermark, event_time)
+
+    def forget(self, subjects: set[str]) -> int:
+        """Drop the evidence about any of `subjects` (an erasure); how many entries went. The counts
+        stay: they say how many were pleased or not, not who."""
+        dropped = 0
+        for key, kept in self.evidence.items():
+            left = [entry for entry in kept if not subjects.intersection(entry[2:])]
+            dropped += len(kept) - len(left)
+            self.evidence[key] = left
+        return dropped
 
     def expire(self, windows: tuple[WindowSpec, ...]) -> None:
         """Drop buckets that fell out of their window: memory stays flat on an endless stream."""

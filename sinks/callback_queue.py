@@ -128,6 +128,8 @@ def _refused(callback: str, action: str, why: str, request: dict[str, str]) -> s
         "group) may do that",
         "not_claimed": f"{callback} is not claimed",
         "not_resolved": f"{callback} is not resolved: only a resolved callback may be reopened",
+        "erased": f"{callback} was erased at the customer's request: nobody may act on it",
+        "anonymised": f"{callback} was anonymised after its retention: there is nobody left to call back",
     }
     return f"cannot {action}: {said.get(why, why)}"
 
@@ -408,7 +410,7 @@ class CallbackQueue:
         nothing (processors/inbox.py: its next resolution is a new outcome). Refused while the
         customer has another open callback (one at a time)."""
         request = await self.get(callback)
-        customer = customer_key(request["customer_ref"])
+        customer = customer_key(request.get("customer_ref") or "")  # anonymised: refused below
 
         async def write(pipe: Any, request: dict[str, str], watched: list[dict[str, str]]) -> None:
             if watched[0].get("open") not in (None, callback):

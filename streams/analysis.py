@@ -35,11 +35,13 @@ from processors.pipeline import (
     observe_survey_response,
     take_input,
 )
+from processors.privacy import ERASED
 from processors.validation import Rejection, check_staff_feedback, check_survey_response
 from schemas import AvroCodec, codec_for
 from streams.app import app
 from streams.decoding import decode_input
 from streams.metrics import CALLBACKS_REQUESTED, LATENCY, REMEMBERED_IDS, record_counts
+from streams.privacy import is_erased, worker_config
 from streams.records import JourneyDelta
 from streams.tables import first_seen_of, forget, owned_partitions, remember, seen_ids
 from streams.topics import (
@@ -92,7 +94,7 @@ async def analyse_batch(
 ) -> None:
     """Decode, check and observe each event; send the batch's sightings per journey and what became
     of each input (for the counters) on to the journey-deltas topic."""
-    config = pipeline_config()
+    config = await worker_config()
     deltas: Sightings = {}
     produced: dict[str, list[float]] = {}  # Kafka timestamps per journey, for produce -> mirror latency
     counted: list[list[Any]] = []
@@ -107,6 +109,9 @@ async def analyse_batch(
         if isinstance(record, Rejection):
             await send_dead_letter(event, record, now)
             counted.append([source, offset, ["in", f"dead:{record.reason}"]])
+            continue
+        if is_erased(record, config):  # counted, and nothing else kept (streams/privacy.py)
+            counted.append([source, offset, ["in", ERASED]])
             continue
         seen, new_key, unkeyed = identify(record, message.key, message.partition, offset)
         if seen is Verdict.DUPLICATE:

@@ -67,7 +67,7 @@ async def queue_callbacks() -> None:
             records = [record for tp_records in batches.values() for record in tp_records]
             if not records:
                 continue
-            await admit_until_accepted(decode_requests(codec, records))
+            await admit_until_accepted(await drop_erased_until_answered(decode_requests(codec, records)))
             try:
                 await consumer.commit()
             except CommitFailedError as error:  # the group moved on: the batch comes again, admitted once
@@ -84,6 +84,20 @@ def decode_requests(codec: AvroCodec, records: list[Any]) -> list[dict[str, Any]
         except SerializationError as error:  # written by this pipeline: a bug, not user input
             log.error("skipping an unreadable callback request at %s:%s: %s", record.partition, record.offset, error)
     return requests
+
+
+async def drop_erased_until_answered(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The requests not about an erased person (streams/privacy.py); Redis down: wait, as admitting does."""
+    from streams.privacy import drop_erased  # streams.privacy imports this module's REDIS_DOWN
+
+    backoff = 0.5
+    while True:
+        try:
+            return await drop_erased(requests)
+        except REDIS_DOWN as error:
+            log.warning("Redis cannot say who was erased (%s); retrying in %.1fs", error, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
 
 
 async def admit_until_accepted(requests: list[dict[str, Any]]) -> None:

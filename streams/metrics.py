@@ -50,14 +50,17 @@ STEP_MOMENT_OF_TRUTH = Gauge(
 STEP_ALERTS = Counter("miroir_step_alerts", "Step alerts published", ["journey", "step", "kind"])
 EVENTS = Counter(
     "miroir_events",
-    "Input events by outcome: in = processed + dead_lettered + duplicate; untagged and unkeyed are "
+    "Input events by outcome: in = processed + dead_lettered + duplicate + erased; untagged and unkeyed are "
     "shares of them (no step mentioned; Kafka key not the business id)",
     ["outcome"],
 )
-for _outcome in ("in", "processed", "dead_lettered", "duplicate", "untagged", "unkeyed"):
+for _outcome in ("in", "processed", "dead_lettered", "duplicate", "erased", "untagged", "unkeyed"):
     EVENTS.labels(_outcome)  # every series exists from the start, at 0: a rate of duplicates reads 0, not "no data"
 REMEMBERED_IDS = Gauge(
     "miroir_remembered_ids", "Business ids this worker holds to recognise duplicates (as of its last sweep)"
+)
+PURGED = Counter(
+    "miroir_purged", "Callbacks cut by the retention purge: contact (details removed), case (anonymised)", ["kind"]
 )
 DEAD_LETTERS = Counter("miroir_dead_letters", "Inputs sent to dead-letters", ["reason"])
 CALLBACKS_REQUESTED = Counter("miroir_callbacks_requested", "Callback requests published", ["site"])

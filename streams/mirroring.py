@@ -26,6 +26,10 @@ async def update_mirror(stream):
         if not delta.sightings and journey_id not in journey_to_tally:
             continue  # a journey nothing was said of yet: no tally to keep
         tally = JourneyTally.from_dict(journey_to_tally[journey_id])
+        if delta.forget:  # an erasure (streams/privacy.py): the next snapshot shows the evidence left
+            if tally.forget(set(delta.forget)):
+                journey_to_tally[journey_id] = tally.to_dict()
+            continue
         new = tally.apply(config.windows, delta.sightings, config.taxonomy.thresholds.evidence_ids, delta.read)
         if not new:  # only offsets to mark: the windows did not move
             journey_to_tally[journey_id] = tally.to_dict()
@@ -41,7 +45,7 @@ async def update_mirror(stream):
 
 
 def check_version(delta: JourneyDelta) -> None:
-    if delta.version != JOURNEY_DELTA_VERSION:
+    if not 1 <= delta.version <= JOURNEY_DELTA_VERSION:
         raise RuntimeError(
             f"journey delta version {delta.version}, this worker reads {JOURNEY_DELTA_VERSION}: "
             "every worker of a group must run the same release"

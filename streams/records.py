@@ -9,7 +9,7 @@ import faust
 # Bump when a field changes meaning; update_mirror refuses versions it does not know,
 # so a worker of an older release in the group stops with a clear error instead of
 # miscounting what a newer one sent.
-JOURNEY_DELTA_VERSION = 1
+JOURNEY_DELTA_VERSION = 2  # 2: `forget` (an erasure); a version 1 delta still reads, as forgetting nothing
 
 
 class JourneyDelta(faust.Record, serializer="json"):
@@ -25,6 +25,8 @@ class JourneyDelta(faust.Record, serializer="json"):
     produced_at: list[float]
     # Counters message only: [source, offset, [counter names]] per input.
     inputs: list[list[Any]]
+    # An erasure only: the subject keys (processors/privacy.py) whose evidence the journey forgets.
+    forget: list[str] | None = None
 
     @classmethod
     def of_journey(
@@ -35,3 +37,7 @@ class JourneyDelta(faust.Record, serializer="json"):
     @classmethod
     def of_counters(cls, inputs: list[list[Any]]) -> JourneyDelta:
         return cls(JOURNEY_DELTA_VERSION, [], {}, [], inputs)
+
+    @classmethod
+    def of_forget(cls, subjects: list[str]) -> JourneyDelta:
+        return cls(JOURNEY_DELTA_VERSION, [], {}, [], [], subjects)

@@ -32,7 +32,8 @@ def current_mirror() -> list[dict[str, Any]]:
 
 
 def _evidence(tally: JourneyTally, side: str, step_id: str) -> list[dict[str, str]]:
-    return [{"id": verbatim_id, "text": text} for verbatim_id, text in tally.evidence.get(f"{side}|{step_id}", [])]
+    # Never the subject keys that follow the text: they are for erasures, not for show.
+    return [{"id": entry[0], "text": entry[1]} for entry in tally.evidence.get(f"{side}|{step_id}", [])]
 
 
 def rss_mib() -> float:
@@ -48,7 +49,8 @@ def counters() -> dict[str, Any]:
         "processed": totals.get("processed", 0),
         "dead_lettered": sum(dead.values()),
         "dead_letters_by_reason": dead,
-        "duplicate": totals.get("duplicate", 0),  # in = processed + dead_lettered + duplicate
+        "duplicate": totals.get("duplicate", 0),  # in = processed + dead_lettered + duplicate + erased
+        "erased": totals.get("erased", 0),  # about a person who asked to be forgotten: nothing kept
         "untagged": totals.get("untagged", 0),
         "unkeyed": totals.get("unkeyed", 0),  # Kafka key not the business id: deduplicated within its partition
     }

@@ -179,6 +179,17 @@ def test_the_notifier_keys_are_spelled_only_by_its_store() -> None:
     assert misplaced == [], "use sinks.notify.store.NAMESPACE"
 
 
+PRIVACY_KEY = re.compile(r"^privacy:")
+
+
+def test_the_privacy_keys_are_spelled_only_by_its_store() -> None:
+    """Erasures, the privacy audit and the subject hashes' secret live under `miroir:privacy:`
+    (sinks/privacy.py owns the namespace)."""
+    owner = ROOT / "sinks" / "privacy.py"
+    misplaced = _misplaced((*PROJECT, "tests"), owner, PRIVACY_KEY)
+    assert misplaced == [], "use sinks.privacy.NAMESPACE"
+
+
 def test_mirror_types_are_named_only_by_their_table() -> None:
     owner = ROOT / "processors" / "mirror_types.py"
     misplaced = _misplaced(PROJECT, owner, TYPE_WORDS)

@@ -34,6 +34,10 @@ class RecordProducer:
         self._producer.send(topic, value=value)
         self.sent += 1
 
+    def flush(self) -> None:
+        """Until Kafka has every record sent so far."""
+        self._producer.flush(timeout=60)
+
     def close(self) -> None:
         self._producer.flush(timeout=60)
         self._producer.close()

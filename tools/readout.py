@@ -108,13 +108,15 @@ def callback_table(callbacks: dict[str, Any]) -> Table:
 
 
 def totals_line(counters: dict[str, Any]) -> str:
-    """The counters in one line, reconciled: in = processed + dead-lettered + duplicates."""
+    """The counters in one line, reconciled: in = processed + dead-lettered + duplicates (+ erased)."""
     dead = counters.get("dead_lettered", 0)
     by_reason = counters.get("dead_letters_by_reason") or {}
     return (
         f"in {counters.get('in', 0)} = processed {counters.get('processed', 0)} + dead-lettered {dead}"
         + (f" {by_reason}" if by_reason else "")
-        + f" + duplicates {counters.get('duplicate', 0)}; untagged {counters.get('untagged', 0)}, "
+        + f" + duplicates {counters.get('duplicate', 0)}"
+        + (f" + erased {counters['erased']}" if counters.get("erased") else "")
+        + f"; untagged {counters.get('untagged', 0)}, "
         f"not keyed by their id {counters.get('unkeyed', 0)}"
     )
 

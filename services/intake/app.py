@@ -23,7 +23,7 @@ from config.settings import settings as default_settings
 from processors.taxonomy import Taxonomy
 from services.intake import PATHS
 from services.intake.hooks import mapping_for
-from services.intake.ingest import Answer, Intake, Refusal, Sender, Tokens, parse_json
+from services.intake.ingest import Answer, Erasures, Intake, Refusal, Sender, Tokens, parse_json
 from services.intake.limits import RateLimiter, TooLarge, read_limited, retry_after
 from services.intake.metrics import CONTENT_TYPE, TOKEN_NAME, IntakeMetrics, MetricsMiddleware
 from services.intake.records import request_model
@@ -127,6 +127,7 @@ def create_app(
     sender: Sender | None = None,
     tokens: Tokens | None = None,
     taxonomy: Taxonomy | None = None,
+    erasures: Erasures | None = None,
 ) -> FastAPI:
     settings = settings or default_settings
     if taxonomy is None:
@@ -145,7 +146,15 @@ def create_app(
 
         tokens = TokenStore.from_url(settings.redis.dsn)
         owned.append(tokens)
-    intake = Intake(settings.intake, settings.pipeline.topics, taxonomy, sender, tokens, metrics, time.time)
+    if erasures is None:
+        from sinks.privacy import PrivacyStore
+
+        erasures = PrivacyStore.from_url(settings.redis.dsn)
+        owned.append(erasures)
+    secret = settings.privacy.secret.get_secret_value() if settings.privacy.secret else None
+    intake = Intake(
+        settings.intake, settings.pipeline.topics, taxonomy, sender, tokens, metrics, time.time, erasures, secret
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

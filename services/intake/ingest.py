@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from config.settings import IntakeSettings
 from config.topics import Topics
+from processors.privacy import pseudonym, subjects_of
 from processors.taxonomy import Taxonomy
 from schemas import INPUT_SCHEMAS, codec_for
 from services.intake.metrics import IntakeMetrics
@@ -23,6 +24,10 @@ from services.intake.sender import BrokerUnavailable
 from sinks.intake_tokens import TokenInfo
 
 MULTI_STATUS = 207
+ERASED = (
+    "this person asked to be forgotten (an erasure under the GDPR): Miroir takes nothing more about them; "
+    "do not send it again"
+)
 
 
 class Refusal(Exception):
@@ -49,6 +54,13 @@ class Sender(Protocol):
 class Tokens(Protocol):
     async def lookup(self, token: str) -> TokenInfo | None: ...
     async def ping(self) -> None: ...
+
+
+class Erasures(Protocol):
+    """Who asked to be forgotten (sinks.privacy.PrivacyStore)."""
+
+    async def secret(self, configured: str | None) -> bytes: ...
+    async def erased_among(self, keys: set[str]) -> set[str]: ...
 
 
 @dataclass
@@ -84,6 +96,8 @@ class Intake:
     tokens: Tokens
     metrics: IntakeMetrics
     clock: Callable[[], float]
+    erasures: Erasures | None = None  # None: nothing refused as erased (unit tests)
+    secret: str | None = None  # MIROIR_PRIVACY_SECRET; unset: the Redis's own (sinks/privacy.py)
 
     def retry_after(self) -> dict[str, str]:
         return {"Retry-After": str(self.settings.retry_after)}
@@ -107,6 +121,7 @@ class Intake:
             results.append(
                 mapped if isinstance(mapped, Accepted | Problem) else check_item(kind, mapped, self.taxonomy, now)
             )
+        await self._privacy(kind, results)
         good = [(i, r) for i, r in enumerate(results) if isinstance(r, Accepted)]
         codec = codec_for(INPUT_SCHEMAS[kind])
         errors: list[Any] = []
@@ -122,6 +137,23 @@ class Intake:
                 ) from None
         unconfirmed = {i: e for (i, _), e in zip(good, errors, strict=True) if e is not None}
         return self._answer(kind, items, results, unconfirmed, batch)
+
+    async def _privacy(self, kind: str, results: list[Accepted | Problem]) -> None:
+        """Refuse (422 `erased`) what is about a person who asked to be forgotten, whoever resends
+        it; put a staff member's ref under its keyed pseudonym before it reaches Kafka."""
+        if self.erasures is None:
+            return
+        secret = await self.erasures.secret(self.secret)
+        if kind == "staff":
+            for result in results:
+                if isinstance(result, Accepted):
+                    result.record["staff_ref"] = pseudonym(result.record["staff_ref"], secret)
+            return
+        subjects = {i: subjects_of(r.record, secret) for i, r in enumerate(results) if isinstance(r, Accepted)}
+        erased = await self.erasures.erased_among(set().union(*subjects.values()))
+        for i, keys in subjects.items():
+            if keys & erased:
+                results[i] = Problem(None, "erased", ERASED)
 
     def _answer(
         self, kind: str, items: list[Any], results: list[Accepted | Problem], unconfirmed: dict[int, Any], batch: bool

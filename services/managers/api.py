@@ -112,7 +112,8 @@ async def show(request: Request, caller: Identified, callback_id: CallbackId) ->
     callback = await visible_callback(app, caller, callback_id)
     now = app.clock()
     scope = app.scope(caller.user)
-    others = await app.queue.customer_callbacks(callback["customer_ref"], now)
+    ref = callback.get("customer_ref")  # none once anonymised or erased (sinks/privacy.py)
+    others = await app.queue.customer_callbacks(ref, now) if ref else []
     shown = shown_to(callback, caller, await app.accounts.audit_trail(callback_id))
     return {
         **_with_tabs(shown, now),

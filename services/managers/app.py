@@ -22,12 +22,13 @@ from config.settings import Settings
 from config.settings import settings as default_settings
 from processors.access import load_hierarchy
 from processors.inbox import load_root_causes
-from services.managers import actions, api, auth, events, preferences, views
+from services.managers import actions, api, auth, events, preferences, privacy, views
 from services.managers.context import Managers, Refusal, Sender, managers
 from services.managers.pages import asset
 from sinks.accounts import AccountStore
 from sinks.callback_queue import CallbackQueue
 from sinks.credentials import Credentials
+from sinks.privacy import PrivacyStore
 
 log = logging.getLogger(__name__)
 SERVICE = "miroir-managers"
@@ -70,6 +71,8 @@ def create_app(
         sender=sender,
         clock=clock,
         root_causes=load_root_causes(settings.managers.root_causes_file),
+        privacy=PrivacyStore.from_url(settings.redis.dsn),
+        privacy_settings=settings.privacy,
     )
     if secret is not None:
         state.signin_key = secret.get_secret_value().encode()
@@ -122,7 +125,8 @@ def create_app(
         refusal = Refusal(503, "redis_unavailable", f"Redis cannot be reached: {error}", {"Retry-After": "5"})
         return JSONResponse(refusal.body(), status_code=503, headers=refusal.headers)
 
-    for router in (auth.router, views.router, api.router, actions.router, events.router, preferences.router):
+    routers = (auth.router, views.router, api.router, actions.router, events.router, preferences.router, privacy.router)
+    for router in routers:
         app.include_router(router)
 
     @app.get("/static/{name}", include_in_schema=False)

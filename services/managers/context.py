@@ -9,13 +9,14 @@ from typing import Any, Protocol
 
 from fastapi import Request
 
-from config.settings import ManagersSettings
+from config.settings import ManagersSettings, PrivacySettings
 from config.topics import Topics
 from processors.access import Hierarchy, Scope, SigninThrottle, User, visible_sites
 from processors.inbox import RootCause
 from sinks.accounts import AccountStore
 from sinks.callback_queue import CallbackQueue
 from sinks.credentials import Credentials
+from sinks.privacy import PrivacyStore
 
 
 class Sender(Protocol):
@@ -53,6 +54,9 @@ class Managers:
     signin_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # What a resolution may name (ManagersSettings.root_causes_file), by id.
     root_causes: dict[str, RootCause] = field(default_factory=dict)
+    # Erasures and access requests (services/managers/privacy.py).
+    privacy: PrivacyStore | None = None
+    privacy_settings: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def throttle(self) -> SigninThrottle:
@@ -69,8 +73,9 @@ class Managers:
         return visible_sites(user, self.hierarchy)
 
     async def close(self) -> None:
-        for client in (self.accounts, self.credentials, self.queue, self.sender):
-            await client.close()
+        for client in (self.accounts, self.credentials, self.queue, self.sender, self.privacy):
+            if client is not None:
+                await client.close()
 
 
 def managers(request: Request) -> Managers:

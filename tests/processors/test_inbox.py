@@ -27,6 +27,7 @@ def test_a_case_shows_in_its_status_tab_and_while_unresolved_in_overdue_and_esca
     assert tabs("claimed", NOW - 60, False, NOW) == ["in_progress", "overdue"]
     assert tabs("claimed", NOW - 60, True, NOW) == ["in_progress", "overdue", "escalated"]
     assert tabs("resolved", NOW - 60, True, NOW) == ["done"]  # done is done, late or not
+    assert tabs("erased", NOW - 60, True, NOW) == ["done"]  # erased at the person's request: nobody calls back
 
 
 def test_the_most_urgent_come_first_and_resolved_ones_last_newest_first() -> None:
@@ -82,6 +83,8 @@ DONE = {"status": "resolved", "claimed_by": "them"}
         ("reopen", DONE, False, None),
         ("reopen", MINE, False, "not_resolved"),
         ("reopen", OPEN, False, "not_resolved"),
+        ("reopen", {**DONE, "anonymised_at": "1.0"}, True, "anonymised"),  # nobody left to call back
+        *((action, {"status": "erased"}, True, "erased") for action in ("claim", "release", "resolve", "reopen")),
     ],
 )
 def test_who_may_do_what(action: str, case: dict[str, str], elevated: bool, expected: str | None) -> None:

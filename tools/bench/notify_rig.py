@@ -116,22 +116,6 @@ class NotifyRig:
         finally:
             client.close()
 
-    def admitted(self, callbacks: list[str]) -> list[str]:
-        """Those of `callbacks` that are in the queue (admitted by the worker's callback sink)."""
-        import redis
-
-        from sinks.callback_queue import callback_key
-
-        client = redis.Redis.from_url(self.redis_url)
-        try:
-            with client.pipeline(transaction=False) as pipe:
-                for callback in callbacks:
-                    pipe.exists(callback_key(callback))
-                found = pipe.execute()
-        finally:
-            client.close()
-        return [callback for callback, exists in zip(callbacks, found, strict=True) if exists]
-
     def refused_posts(self) -> int:
         return len([p for p in self.hooks.received(HOOK_PATH, status=None) if p.status != 200])
 

@@ -83,11 +83,28 @@ class Scene:
         """What a stalled catch-up still lacks, and where it stopped: never admitted (the pipeline or
         the callback sink) or admitted and not delivered (the notifier)."""
         lacking = sorted({callback for d, (callback, _) in expected.items() if d not in self.arrived()})
-        admitted = self.rig.admitted(lacking)
+        admitted = _admitted(self.rig.redis_url, lacking)
         return (
             f"{len(lacking)} callbacks lack notifications, {len(lacking) - len(admitted)} of them never admitted "
             f"(e.g. {sorted(set(lacking) - set(admitted))[:3]}), {self.rig.pending()} deliveries pending"
         )
+
+
+def _admitted(redis_url: str, callbacks: list[str]) -> list[str]:
+    """Those of `callbacks` that are in the queue (admitted by the worker's callback sink)."""
+    import redis
+
+    from sinks.callback_queue import callback_key
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for callback in callbacks:
+                pipe.exists(callback_key(callback))
+            found = pipe.execute()
+    finally:
+        client.close()
+    return [callback for callback, exists in zip(callbacks, found, strict=True) if exists]
 
 
 def smtp_down(scene: Scene) -> None:

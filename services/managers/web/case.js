@@ -18,7 +18,7 @@ function renderFacts(c) {
   const badges = document.getElementById("badges");
   badges.replaceChildren(...c.tabs.map((tab) => el("span", { class: "badge tab-" + tab, text: t(tab) })));
   if (c.priority === "high") badges.prepend(el("span", { class: "badge high", text: t("priority_high") }));
-  document.getElementById("verbatim").textContent = c.verbatim;
+  document.getElementById("verbatim").textContent = c.status === "erased" ? t("erased_text") : (c.verbatim ?? "");
   const facts = document.getElementById("facts");
   facts.replaceChildren();
   fact(facts, "score", `${c.score} (${c.score_scale})`);
@@ -27,7 +27,7 @@ function renderFacts(c) {
   fact(facts, "site", c.site);
   fact(facts, "created", when(c.created_at));
   fact(facts, "due", when(c.due_at));
-  if (c.status !== "resolved") {
+  if (c.status === "open" || c.status === "claimed") {
     facts.append(el("dt", { text: t("time_left") }), el("dd", { id: "countdown", class: c.tabs.includes("overdue") ? "bad" : "" }));
   }
   if (c.status === "claimed") fact(facts, "claimed_by", c.claimed_by);
@@ -139,7 +139,7 @@ async function renderActions(c) {
   if (c.status === "claimed" && (mine || elevated)) {
     parts.push(resolveForm(), button("release", "release", () => act("release")));
   }
-  if (c.status !== "resolved" && (c.status === "open" || mine || elevated)) parts.push(await reassignForm(c));
+  if (c.status === "open" || (c.status === "claimed" && (mine || elevated))) parts.push(await reassignForm(c));
   if (c.status === "resolved") parts.push(reopenForm());
   box.replaceChildren(...parts);
   box.hidden = parts.length === 0;

@@ -7,7 +7,8 @@ const LANG = document.documentElement.lang === "en" ? "en" : "fr";
 const WORDS = {
   fr: {
     todo: "À traiter", in_progress: "En cours", done: "Traités", overdue: "En retard", escalated: "Escaladés",
-    open: "À traiter", claimed: "En cours", resolved: "Traité",
+    open: "À traiter", claimed: "En cours", resolved: "Traité", erased: "Effacé (RGPD)",
+    erased_text: "Effacé à la demande de la personne (RGPD) : rien à rappeler.", erased_action: "effacé",
     claim_next: "Prendre le suivant", claim: "Prendre ce rappel", release: "Relâcher", reassign: "Réattribuer",
     resolve: "Clôturer", reopen: "Rouvrir", nothing_to_claim: "Aucun rappel à prendre sur ce site.",
     all_sites: "Tous mes sites", empty: "Rien ici pour l’instant.", live: "● en direct", offline: "○ hors ligne",
@@ -27,7 +28,8 @@ const WORDS = {
   },
   en: {
     todo: "To do", in_progress: "In progress", done: "Done", overdue: "Overdue", escalated: "Escalated",
-    open: "To do", claimed: "In progress", resolved: "Done",
+    open: "To do", claimed: "In progress", resolved: "Done", erased: "Erased (GDPR)",
+    erased_text: "Erased at the person's request (GDPR): nothing to call back.", erased_action: "erased",
     claim_next: "Take the next one", claim: "Take this callback", release: "Release", reassign: "Reassign",
     resolve: "Resolve", reopen: "Reopen", nothing_to_claim: "No callback to take at this site.",
     all_sites: "All my sites", empty: "Nothing here for now.", live: "● live", offline: "○ offline",

@@ -49,15 +49,16 @@ function card(c) {
   const suffix = LANG === "en" ? "?lang=en" : "";
   const badges = el("p", { class: "badges" });
   if (c.priority === "high") badges.append(el("span", { class: "badge high", text: t("priority_high") }));
-  if (c.escalated && c.status !== "resolved") badges.append(el("span", { class: "badge bad", text: t("escalated_badge") }));
+  const closed = c.status === "resolved" || c.status === "erased";
+  if (c.escalated && !closed) badges.append(el("span", { class: "badge bad", text: t("escalated_badge") }));
   badges.append(el("span", { class: "badge", text: `${t("score")} ${c.score} ${c.score_scale}` }));
-  const due = c.status === "resolved"
-    ? `${outcomeWord(c.outcome)} · ${when(c.resolved_at)}`
+  const due = c.status === "erased" ? t("erased")
+    : c.status === "resolved" ? `${outcomeWord(c.outcome)} · ${when(c.resolved_at)}`
     : countdown(c.due_at, false);
   return el("li", { class: "case-item", "data-callback": c.callback_id },
     el("a", { href: `/callbacks/${encodeURIComponent(c.callback_id)}${suffix}`, class: "case-link" },
       badges,
-      el("p", { class: "verbatim-short", text: c.verbatim }),
+      el("p", { class: "verbatim-short", text: c.verbatim ?? t("erased") }),
       el("p", { class: "meta", text: `${c.site} · ${c.journey_id}${c.step_id ? " / " + c.step_id : ""}` }),
       el("p", { class: "meta" + (c.overdue ? " bad" : ""), "data-due": c.due_at, text: due }),
       c.claimed_by && c.status === "claimed" ? el("p", { class: "meta", text: `${t("claimed_by")} ${c.claimed_by}` }) : null));

@@ -1,0 +1,123 @@
+"""The worker's side of privacy: it refuses what is about an erased person, forgets their evidence,
+and purges what is past its retention (processors/privacy.py says what; sinks/privacy.py does it in
+Redis).
+
+- Erasures: the worker reads new ones from Redis every `erasures_interval` (5 s) into a set held in
+  memory; an input about an erased subject is counted `erased` and nothing else (no window, no
+  evidence, no callback, no dead letter: its bytes would carry the person back). Each new erasure
+  goes to every journey as a `forget` delta, so update_mirror drops the person's evidence in the
+  journey's own partition. The callback sink asks Redis too, per batch (a request in flight when
+  the erasure happened must not admit the person again).
+- Retention: once a day (`purge_interval`; the first an interval after the last one any worker of
+  this Redis ran, so restarts do not skip it), closed callbacks lose their contact details after
+  `contact_days` and are anonymised after `case_days`. Idempotent: several workers may run it.
+  Counted in `miroir_purged_total{kind}` and one log line of counts, never of values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from config.settings import settings
+from processors.config import pipeline_config
+from processors.pipeline import PipelineConfig
+from processors.privacy import retention, subjects_of
+from sinks.privacy import PrivacyStore
+from streams.app import app
+from streams.callbacks import REDIS_DOWN
+from streams.metrics import PURGED
+from streams.records import JourneyDelta
+from streams.topics import journey_delta_topic
+
+log = logging.getLogger(__name__)
+ERASED: set[str] = set()  # subject keys erased, as of the last read
+_config: PipelineConfig | None = None
+_store: PrivacyStore | None = None
+
+
+def store() -> PrivacyStore:
+    global _store
+    if _store is None:
+        _store = PrivacyStore.from_url(settings.redis.dsn)
+    return _store
+
+
+async def worker_config() -> PipelineConfig:
+    """The pipeline's configuration with the subject hashes' secret (from Redis when not set)."""
+    global _config
+    if _config is None:
+        configured = settings.privacy.secret.get_secret_value() if settings.privacy.secret else None
+        _config = replace(pipeline_config(), secret=await store().secret(configured))
+    return _config
+
+
+def is_erased(record: dict[str, Any], config: PipelineConfig) -> bool:
+    """Only hashed while someone was erased: the common case costs one set lookup."""
+    return bool(ERASED) and bool(subjects_of(record, config.secret) & ERASED)
+
+
+async def drop_erased(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The callback requests that are not about an erased subject (asked of Redis: the worker's set
+    may be a few seconds behind an erasure)."""
+    secret = (await worker_config()).secret
+    subjects = [subjects_of(r, secret) for r in requests]
+    erased = await store().erased_among(set().union(*subjects))
+    kept = [r for r, keys in zip(requests, subjects, strict=True) if not keys & erased]
+    if len(kept) < len(requests):
+        log.info("callbacks: %d requests about erased people not admitted", len(requests) - len(kept))
+    return kept
+
+
+@app.task
+async def follow_erasures() -> None:
+    last = "0"  # from the start: evidence kept by a worker that was down meanwhile is forgotten too
+    while True:
+        try:
+            last, keys, more = await store().erasures_after(last)
+        except REDIS_DOWN as error:
+            log.warning("erasures: cannot read them, Redis is down (%s); trying again", error)
+            keys, more = set(), False
+        if keys - ERASED:
+            ERASED.update(keys)
+            for journey_id in pipeline_config().taxonomy.journeys:
+                await journey_delta_topic.send(key=journey_id, value=JourneyDelta.of_forget(sorted(keys)))
+            log.info("erasures: %d subjects erased so far; their evidence is being forgotten", len(ERASED))
+        if not more:
+            await asyncio.sleep(settings.privacy.erasures_interval)
+
+
+@app.task
+async def purge_past_retention() -> None:
+    while True:
+        await asyncio.sleep(await _until_next_purge())
+        try:
+            await purge_once(time.time())
+        except REDIS_DOWN as error:
+            log.warning("purge: postponed, Redis is down (%s)", error)
+            await asyncio.sleep(60)
+
+
+async def _until_next_purge() -> float:
+    try:
+        last = await store().last_purge()
+    except REDIS_DOWN:
+        return 60.0
+    return max(0.0, last + settings.privacy.purge_interval - time.time()) if last else 60.0
+
+
+async def purge_once(now: float) -> dict[str, int]:
+    started = time.monotonic()
+    counts = await store().purge(retention(settings.privacy), now)
+    for kind in ("contact", "case"):
+        PURGED.labels(kind).inc(counts.get(kind, 0))
+    log.info(
+        "purge: done in %.1fs: %d callbacks lost their contact details, %d anonymised",
+        time.monotonic() - started,
+        counts.get("contact", 0),
+        counts.get("case", 0),
+    )
+    return dict(counts)
