@@ -168,6 +168,7 @@ class PipelineSettings(BaseSettings):
     mirror_state_topic: str = names.MIRROR_STATES
     step_alert_topic: str = names.STEP_ALERTS
     dead_letter_topic: str = names.DEAD_LETTERS
+    dead_letter_log_topic: str = names.DEAD_LETTER_LOG
     # Where a new consumer group starts: "earliest" reads the topics' history,
     # "latest" only what comes after (the demo's fresh pilots use it).
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
@@ -197,6 +198,7 @@ class PipelineSettings(BaseSettings):
             callback_requests=self.callback_request_topic,
             callback_outcomes=self.callback_outcome_topic,
             dead_letters=self.dead_letter_topic,
+            dead_letter_log=self.dead_letter_log_topic,
         )
 
     @field_validator(
@@ -383,7 +385,8 @@ class PrivacySettings(BaseSettings):
     # A closed callback is anonymised this long after it closed: verbatim, customer ref, notes go.
     case_days: float = Field(default=365.0, gt=0)
     # dead-letters (original bytes of rejected inputs) and the input topics keep this long
-    # (`retention.ms`, set by the stack and printed by `miroir topics`).
+    # (`retention.ms`, set by the stack and printed by `miroir topics show`); dead-letter-log (each
+    # dead letter's reason and origin, no bytes) keeps case_days.
     dead_letter_days: float = Field(default=14.0, gt=0)
     input_days: float = Field(default=35.0, gt=0)
     # How often the worker purges what is past its retention; how often it reads new erasures.

@@ -19,6 +19,9 @@ STEP_ALERTS = "step-alerts"
 CALLBACK_REQUESTS = "callback-requests"
 CALLBACK_OUTCOMES = "callback-outcomes"
 DEAD_LETTERS = "dead-letters"
+# Each dead letter's reason and where it came from, without its bytes: kept long after dead-letters'
+# short retention has removed the original (privacy, README "Your data").
+DEAD_LETTER_LOG = "dead-letter-log"
 
 # The kinds of input a producer sends ("survey", "staff"), as the CLI and the replay name them.
 INPUT_KINDS = ("survey", "staff")
@@ -36,6 +39,7 @@ class Topics:
     callback_requests: str = CALLBACK_REQUESTS
     callback_outcomes: str = CALLBACK_OUTCOMES
     dead_letters: str = DEAD_LETTERS
+    dead_letter_log: str = DEAD_LETTER_LOG
 
     def public(self) -> list[str]:
         """The topics `miroir stack up` / `miroir topics create` create (faust creates its own)."""
@@ -47,6 +51,7 @@ class Topics:
             self.callback_requests,
             self.callback_outcomes,
             self.dead_letters,
+            self.dead_letter_log,
         ]
 
     def inputs(self) -> tuple[str, str]:

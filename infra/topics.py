@@ -2,7 +2,8 @@
 
 Retention is privacy's (processors/privacy.py, README "Your data"): the topics that carry what people
 wrote or how to reach them keep it `input_days`, dead-letters (original bytes of rejected inputs)
-`dead_letter_days`; mirror states and step alerts name nobody and keep Kafka's default.
+`dead_letter_days`, dead-letter-log (their reasons and origins, no bytes) `case_days`; mirror states
+and step alerts name nobody and keep Kafka's default.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     for name in personal:
         configs[name] = {"retention.ms": str(ms["inputs"])}
     configs[topics.dead_letters] = {"retention.ms": str(ms["dead_letters"])}
+    configs[topics.dead_letter_log] = {"retention.ms": str(ms["dead_letter_log"])}
     return configs
 
 

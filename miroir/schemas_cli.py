@@ -26,7 +26,9 @@ def schema_rows() -> list[dict[str, Any]]:
     from schemas.codec import earlier_versions, load_schema
 
     topics = settings.pipeline.topics
-    topic_of = {schema: getattr(topics, attribute) for attribute, schema in TOPIC_SCHEMAS.items()}
+    topic_of: dict[str, str] = {}
+    for attribute, schema in TOPIC_SCHEMAS.items():  # DeadLetter: dead-letters and dead-letter-log
+        topic_of[schema] = ",".join(filter(None, (topic_of.get(schema), getattr(topics, attribute))))
     rows = []
     for name in schema_names():
         earlier = {f"v{version}": _numbers(load_schema(path)[1]) for version, path in earlier_versions(name).items()}

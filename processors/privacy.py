@@ -111,7 +111,11 @@ class Retention:
 
     def topic_retention_ms(self) -> dict[str, int]:
         """`retention.ms` for the input topics and dead-letters (names: config.topics's kinds)."""
-        return {"inputs": int(self.input_days * DAY * 1000), "dead_letters": int(self.dead_letter_days * DAY * 1000)}
+        return {
+            "inputs": int(self.input_days * DAY * 1000),
+            "dead_letters": int(self.dead_letter_days * DAY * 1000),
+            "dead_letter_log": int(self.case_days * DAY * 1000),
+        }
 
 
 def retention(privacy: PrivacySettings) -> Retention:

@@ -14,6 +14,7 @@ TOPIC_SCHEMAS: dict[str, str] = {
     "callback_requests": "CallbackRequest",
     "callback_outcomes": "CallbackOutcome",
     "dead_letters": "DeadLetter",
+    "dead_letter_log": "DeadLetter",  # the same record with its original cut (empty bytes, no detail)
 }
 
 # The input kinds producers name ("survey", "staff"; see config.topics.INPUT_KINDS) -> their schema.

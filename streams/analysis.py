@@ -47,6 +47,7 @@ from streams.tables import first_seen_of, forget, owned_partitions, remember, se
 from streams.topics import (
     COUNTERS_KEY,
     callback_request_topic,
+    dead_letter_log_topic,
     dead_letter_topic,
     journey_delta_topic,
     staff_feedback_topic,
@@ -170,16 +171,17 @@ async def sweep_seen_ids(now: float, owned: set[int]) -> int:
 
 
 async def send_dead_letter(event: EventT, rejection: Rejection, now: float) -> None:
+    """To dead-letters with its bytes and the reason in words, for whoever repairs it (kept
+    `dead_letter_days`); to dead-letter-log without them (its detail may quote a value), kept long."""
     message = event.message
-    await dead_letter_topic.send(
-        key=message.topic,
-        value={
-            "source_topic": message.topic,
-            "source_partition": message.partition,
-            "source_offset": message.offset,
-            "reason": rejection.reason,
-            "detail": rejection.detail[:2000],
-            "original": bytes(event.value) if isinstance(event.value, bytes | bytearray) else b"",
-            "received_at": datetime.fromtimestamp(now, tz=UTC),
-        },
-    )
+    letter = {
+        "source_topic": message.topic,
+        "source_partition": message.partition,
+        "source_offset": message.offset,
+        "reason": rejection.reason,
+        "detail": rejection.detail[:2000],
+        "original": bytes(event.value) if isinstance(event.value, bytes | bytearray) else b"",
+        "received_at": datetime.fromtimestamp(now, tz=UTC),
+    }
+    await dead_letter_topic.send(key=message.topic, value=letter)
+    await dead_letter_log_topic.send(key=message.topic, value={**letter, "detail": "", "original": b""})

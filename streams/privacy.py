@@ -106,7 +106,8 @@ async def _until_next_purge() -> float:
         last = await store().last_purge()
     except REDIS_DOWN:
         return 60.0
-    return max(0.0, last + settings.privacy.purge_interval - time.time()) if last else 60.0
+    interval = settings.privacy.purge_interval
+    return max(0.0, last + interval - time.time()) if last else min(60.0, interval)
 
 
 async def purge_once(now: float) -> dict[str, int]:

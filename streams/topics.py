@@ -32,6 +32,7 @@ mirror_state_topic = _avro_topic("mirror_states")
 step_alert_topic = _avro_topic("step_alerts")
 callback_request_topic = _avro_topic("callback_requests")
 dead_letter_topic = _avro_topic("dead_letters")
+dead_letter_log_topic = _avro_topic("dead_letter_log")
 
 # Internal: one JourneyDelta per journey per analysed batch, keyed by journey so that a
 # journey's windows live on one partition; plus one of the batch's counters under COUNTERS_KEY.

@@ -125,6 +125,7 @@ TOPIC_NAMES = {
     topics.CALLBACK_REQUESTS,
     topics.CALLBACK_OUTCOMES,
     topics.DEAD_LETTERS,
+    topics.DEAD_LETTER_LOG,
 }
 INTERNAL_NAME = re.compile(r"journey-deltas|-changelog$")
 REDIS_KEY = re.compile(r"^miroir:")

@@ -99,7 +99,11 @@ def test_the_purge_is_idempotent_and_spares_open_cases() -> None:
 
 
 def test_topic_retention_in_milliseconds() -> None:
-    assert RETENTION.topic_retention_ms() == {"inputs": 35 * 86_400_000, "dead_letters": 14 * 86_400_000}
+    assert RETENTION.topic_retention_ms() == {
+        "inputs": 35 * 86_400_000,
+        "dead_letters": 14 * 86_400_000,
+        "dead_letter_log": 365 * 86_400_000,
+    }
 
 
 def test_an_erasure_drops_the_persons_evidence_and_keeps_the_counts() -> None:
