@@ -24,7 +24,7 @@ def test_each_schema_has_its_topic_and_its_fingerprint() -> None:
     for name in set(TOPIC_SCHEMAS.values()):
         fingerprint = codec_for(name).fingerprint
         row = next(line.split() for line in lines if line.startswith(f"{name} "))
-        carried_on = ",".join(getattr(topics, attribute) for attribute, schema in TOPIC_SCHEMAS.items() if schema == name)
+        carried_on = ",".join(getattr(topics, attr) for attr, schema in TOPIC_SCHEMAS.items() if schema == name)
         assert row == [name, carried_on, fingerprint.hex(), f"0x{fingerprint[::-1].hex()}"]
     assert sum(1 for line in lines if line.split() and line.split()[0] in schema_names()) == len(schema_names())
     # Earlier versions are still read: producers not yet updated keep their fingerprint.
