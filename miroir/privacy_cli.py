@@ -52,7 +52,7 @@ def erase(
         f"{answer['subjects']} subject key(s) refused from now on (audit {answer['audit_id']})"
     )
     for item in answer["not_erased"]:
-        console.print(f"  not yet: {escape(item['where'])} ({escape(item['what'])}): gone by {item['gone_by']}")
+        console.print(f"  not yet: {escape(item['where'])} ({escape(item['what'])}): {escape(item['when'])}")
 
 
 @privacy_app.command("export")

@@ -49,7 +49,7 @@ class Subject(BaseModel):
 class Erased(BaseModel):
     subjects: int = Field(description="Subject keys refused from now on (the person's ref, e-mail, phone)")
     callbacks: list[str] = Field(description="Callbacks whose personal fields were removed")
-    not_erased: list[dict[str, str]] = Field(description="What Miroir cannot erase now, and when it will be gone")
+    not_erased: list[dict[str, str]] = Field(description="What Miroir cannot erase now (where, what) and when it goes")
     audit_id: str
 
 
@@ -86,12 +86,13 @@ def not_erased(app: Managers, now: float) -> list[dict[str, str]]:
     inputs = ", ".join((topics.survey_responses, topics.callback_requests, topics.callback_outcomes))
     return [
         {"where": f"Kafka topics {inputs}", "what": "the answers, callback requests and outcomes as sent",
-         "gone_by": by(p.input_days)},
+         "when": f"gone by {by(p.input_days)} (their retention)"},
         {"where": f"Kafka topic {topics.dead_letters}", "what": "rejected inputs' original bytes",
-         "gone_by": by(p.dead_letter_days)},
-        {"where": "the mirror's table changelogs in Kafka", "what": "older copies of the evidence excerpts, "
-         "until Kafka compacts them (the worker drops them from its tables within seconds)",
-         "gone_by": by(7)},
+         "when": f"gone by {by(p.dead_letter_days)} (its retention)"},
+        {"where": "the mirror's table changelogs in Kafka", "what": "older copies of the evidence excerpts "
+         "(the workers' tables drop them within seconds)",
+         "when": f"gone when Kafka compacts them, not before {by(7)} with Kafka's default segment.ms"},
+        {"where": "backups of Redis or Kafka you keep", "what": "whatever they hold", "when": "as your backups expire"},
     ]  # fmt: skip
 
 
