@@ -56,8 +56,11 @@ def ensure_topics(settings: Settings, names: list[str] | None = None, partitions
             except TopicAlreadyExistsError:
                 log.info("another process created some of %s first", missing)
         kept = [name for name in wanted if name in existing and configs.get(name)]
-        if kept:  # AlterConfigs replaces a topic's own settings: ours are the only ones we set
-            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs[name]) for name in kept])
+        if kept:
+            answer = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, n, configs[n]) for n in kept])
+            refused = {n: why for n, why in answer.get("topic", {}).items() if why != "OK"}
+            if refused:  # kafka-python answers errors rather than raising them
+                raise RuntimeError(f"the broker refused the topics' retention: {refused}")
         return missing
     finally:
         admin.close()

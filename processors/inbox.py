@@ -28,6 +28,7 @@ import yaml
 
 from processors.access import AccessError, check_name
 from processors.callbacks import loop_metrics
+from processors.privacy import CLOSED
 
 Tab = Literal["todo", "in_progress", "done", "overdue", "escalated"]
 TABS: tuple[Tab, ...] = ("todo", "in_progress", "done", "overdue", "escalated")
@@ -35,7 +36,6 @@ ACTIONS = ("claim", "release", "reassign", "resolve", "reopen")
 OUTCOMES = ("reached", "no_answer", "resolved", "refused")  # schemas/CallbackOutcome.avsc's symbols
 # An erased case (its person asked to be forgotten: sinks/privacy.py) is done: nobody calls back.
 STATUS_TAB: dict[str, Tab] = {"open": "todo", "claimed": "in_progress", "resolved": "done", "erased": "done"}
-CLOSED = ("resolved", "erased")
 
 
 def tabs(status: str, due_at: float, escalated: bool, now: float) -> list[Tab]:

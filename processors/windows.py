@@ -102,18 +102,20 @@ class JourneyTally:
         sightings: list[Sighting],
         evidence_ids: int,
         read: dict[str, Ranges] | None = None,
+        forgotten: set[str] | frozenset[str] = frozenset(),
     ) -> int:
         """Count each sighting (see processors.pipeline) once; returns how many were new.
 
         `read` is every offset the batch read, this journey's or not: marking them all keeps
         `applied` one range per partition, where the sightings alone would leave a gap for
-        every input of another journey (state growing with the stream)."""
+        every input of another journey (state growing with the stream). A sighting about one of
+        `forgotten` (subject keys erased while it was on its way) is counted but kept as no evidence."""
         new = 0
         for s in sightings:
             if add(self.applied.setdefault(s["source"], []), s["offset"]):
-                self.observe(
-                    windows, s["side"], s["at"], s["id"], s["steps"], evidence_ids, s["texts"], s.get("subjects", [])
-                )
+                subjects = s.get("subjects", [])
+                shown = evidence_ids if not forgotten.intersection(subjects) else 0
+                self.observe(windows, s["side"], s["at"], s["id"], s["steps"], shown, s["texts"], subjects)
                 new += 1
         for source, ranges in (read or {}).items():
             add_all(self.applied.setdefault(source, []), ranges)
@@ -140,7 +142,7 @@ class JourneyTally:
                 cell = counts.setdefault(step_id, [0, 0.0, 0.0])
                 cell[0] += 1
                 cell[1 if value > 0 else 2] += value
-        for step_id in step_polarities:
+        for step_id in step_polarities if evidence_ids > 0 else ():
             kept = self.evidence.setdefault(f"{side}|{step_id}", [])
             kept.append([verbatim_id, (evidence_texts or {}).get(step_id, ""), *subjects])
             del kept[:-evidence_ids]

@@ -22,6 +22,10 @@ Layout (all keys under `miroir:`):
 - `cb:outbox` stream, group `notifier`: admissions and escalations still to notify, written in the
   same transaction as the change itself (so none is lost between the two), deleted once delivered.
 
+Personal fields (contact, verbatim, customer ref, notes) are cut here too (`cut`), as
+sinks/privacy.py decides for an erasure or the retention purge: an erased case is `erased`, out of
+every list; an anonymised one keeps its figures and cannot be reopened.
+
 Long on purpose: this module owns the queue's key layout, so every read and write of those keys
 lives here (tests/test_layout.py holds other modules to it).
 
@@ -39,16 +43,20 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from processors.callbacks import CustomerHistory, admission, epoch, from_epoch, is_overdue, within_sla
 from processors.inbox import refusal
 
 log = logging.getLogger(__name__)
 
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)  # what an outage raises: wait, try again
 GROUP = "managers"
 PREFIX = "miroir:"
 DUE = f"{PREFIX}cb:due"
@@ -63,6 +71,10 @@ NOTIFIED = ("created", "escalated")  # the changes people are told about
 SEQ = f"{PREFIX}cb:seq"
 BACKFILLED = f"{PREFIX}cb:unclaimed-backfilled"  # set once the callbacks of earlier versions are in
 DURATIONS_KEPT = 500  # as the mirror keeps per site and step (streams/callbacks.py)
+
+
+# Which of a batch's callback requests are about a person who asked to be forgotten (their ids).
+Screen = Callable[[list[dict[str, Any]]], Awaitable[set[str]]]
 
 
 def site_step(site: str, step: str | None) -> str:
@@ -195,8 +207,14 @@ class CallbackQueue:
 
     # ------------------------------------------------------------ admission
 
-    async def admit_batch(self, requests: list[dict[str, Any]], now: float) -> list[str]:
-        """Admit what may be admitted; return each request's decision ('admit' or why not)."""
+    async def admit_batch(
+        self, requests: list[dict[str, Any]], now: float, screen: Screen | None = None, guard: tuple[str, ...] = ()
+    ) -> list[str]:
+        """Admit what may be admitted; return each request's decision ('admit' or why not).
+
+        `screen(requests)` names the callbacks refused as `erased` (sinks/privacy.py), asked inside
+        the transaction with `guard` (the erased list's key) WATCHed: an erasure recorded before
+        EXEC voids the batch, which is screened again."""
         if not requests:
             return []
         keys = {callback_key(r["callback_id"]) for r in requests} | {customer_key(r["customer_ref"]) for r in requests}
@@ -205,13 +223,16 @@ class CallbackQueue:
             # are harmless); concurrent batches interleave, each in its own order.
             last = int(await self.client.incrby(SEQ, len(requests)))
             try:
-                return await self._admit(requests, sorted(keys), now, last - len(requests) + 1)
+                return await self._admit(requests, [*sorted(keys), *guard], now, last - len(requests) + 1, screen)
             except WatchError:
                 log.info("callback admission raced with another writer; retrying the batch")
 
-    async def _admit(self, requests: list[dict[str, Any]], keys: list[str], now: float, seq: int) -> list[str]:
+    async def _admit(
+        self, requests: list[dict[str, Any]], keys: list[str], now: float, seq: int, screen: Screen | None
+    ) -> list[str]:
         async with self.client.pipeline(transaction=True) as pipe:
             await pipe.watch(*keys)
+            refused = await screen(requests) if screen is not None else set()
             # Read everything in one round trip; the WATCH above still voids the
             # transaction if any of these keys changes before EXEC.
             async with self.client.pipeline(transaction=False) as reads:
@@ -228,7 +249,11 @@ class CallbackQueue:
                 callback, customer = request["callback_id"], request["customer_ref"]
                 seen = customers[customer]
                 history = CustomerHistory(seen.get("open"), float(seen["closed_at"]) if "closed_at" in seen else None)
-                decision = admission(callback, known[callback], history, now, self.quiet_days)
+                decision = (
+                    "erased"
+                    if callback in refused
+                    else admission(callback, known[callback], history, now, self.quiet_days)
+                )
                 decisions.append(decision)
                 if decision == "admit":
                     await self._add(pipe, request, now, number)
@@ -607,3 +632,77 @@ class CallbackQueue:
                 pipe.xack(OUTBOX, NOTIFIER, *entry_ids)
                 pipe.xdel(OUTBOX, *entry_ids)
                 await pipe.execute()
+
+    # ------------------------------------------------------------ personal data
+
+    async def scan(self, chunk: int = 500) -> AsyncIterator[list[dict[str, str]]]:
+        """Every callback the queue holds, `chunk` at a time (SCAN: no lock, no index to keep)."""
+        keys: list[str] = []
+        async for key in self.client.scan_iter(match=callback_key("*"), count=chunk, _type="HASH"):
+            keys.append(key)
+            if len(keys) >= chunk:
+                yield await self._hashes(keys)
+                keys = []
+        if keys:
+            yield await self._hashes(keys)
+
+    async def _hashes(self, keys: list[str]) -> list[dict[str, str]]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hgetall(key)
+            found = await pipe.execute()
+        # A customer's index (`cb:customer:<ref>`) matches the pattern too: only callbacks have an id.
+        return [fields for fields in found if fields.get("callback_id")]
+
+    async def cut(
+        self, callback: str, decide: Callable[[dict[str, str]], list[str]], who: str, now: float, erase: bool
+    ) -> bool:
+        """Remove the fields `decide(fields)` names, judged on the callback as it is inside the
+        transaction (a case reopened meanwhile is judged reopened); notes leave its history with
+        "note". `erase`: the person asked to be forgotten: the case is `erased` (refused to every
+        action), out of every list, their customer index gone, the change in the live events.
+        Else a cut customer ref makes the case anonymised (it cannot be reopened). Whether it cut."""
+        key, past = callback_key(callback), history_key(callback)
+        while True:
+            try:
+                async with self.client.pipeline(transaction=True) as pipe:
+                    await pipe.watch(key, past)
+                    fields = await pipe.hgetall(key)
+                    names = decide(fields) if fields else []
+                    if not names:
+                        return False
+                    history = [json.loads(entry) for entry in await pipe.lrange(past, 0, -1)]
+                    site, step, ref = fields["site"], fields.get("step_id"), fields.get("customer_ref")
+                    pipe.multi()
+                    pipe.hdel(key, *names)
+                    if "note" in names and any(entry.get("note") for entry in history):
+                        pipe.delete(past)  # a reopening's note may name the customer
+                        for entry in history:
+                            pipe.rpush(past, json.dumps({k: v for k, v in entry.items() if k != "note"}))
+                    if ref and "customer_ref" in names:
+                        pipe.zrem(customer_callbacks_key(ref), callback)
+                    if erase:
+                        pipe.hset(key, mapping={"status": "erased", "erased_at": repr(now)})
+                        for ordered in (unclaimed_key(site), DUE, site_step_due(site, step)):
+                            pipe.zrem(ordered, callback)
+                        if ref:
+                            pipe.delete(customer_key(ref), customer_callbacks_key(ref))
+                        await self._history(pipe, callback, site, "erased", who, now)
+                    elif "customer_ref" in names:
+                        pipe.hset(key, "anonymised_at", repr(now))
+                    await pipe.execute()
+            except WatchError:
+                continue
+            if ref and "customer_ref" in names and not erase:
+                await self._forget_customer_if_done(ref)
+            return True
+
+    async def _forget_customer_if_done(self, ref: str) -> None:
+        """An anonymised case's customer index goes once none of their callbacks is left in it and
+        none is open (an open one still needs it: one callback at a time per customer)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.zcard(customer_callbacks_key(ref))
+            pipe.hget(customer_key(ref), "open")
+            left, open_one = await pipe.execute()
+        if not left and not open_one:
+            await self.client.delete(customer_key(ref), customer_callbacks_key(ref))

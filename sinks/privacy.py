@@ -10,9 +10,9 @@ Layout (keys built from `sinks.callback_queue.PREFIX`, all under `privacy:`, own
 - `privacy:erasures` stream: each erasure and access request (who, when, from where, which subject
   keys, what was found): the audit of privacy actions, and how workers hear of new erasures.
 
-The callbacks themselves stay the callback queue's keys (sinks/callback_queue.py builds them); this
-module reads and cuts their personal fields: a case keeps what the loop figures need (site, step,
-score, status, times, outcome) and loses what says who the customer is.
+The callbacks stay the callback queue's (sinks/callback_queue.py reads and writes their keys, `cut`
+and `scan`); this module says whose they are and what to cut: a case keeps what the loop figures
+need (site, step, score, status, times, outcome) and loses what says who the customer is.
 """
 
 from __future__ import annotations
@@ -20,22 +20,13 @@ from __future__ import annotations
 import json
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
 
+from config.settings import PrivacySettings
 from processors.privacy import CONTACT_FIELDS, PERSONAL_FIELDS, Retention, subjects_of
-from sinks.callback_queue import (
-    DUE,
-    PREFIX,
-    callback_key,
-    customer_callbacks_key,
-    customer_key,
-    history_key,
-    site_step_due,
-    unclaimed_key,
-)
+from sinks.callback_queue import PREFIX, CallbackQueue, history_key
 
 NAMESPACE = f"{PREFIX}privacy:"
 SECRET = f"{NAMESPACE}secret"
@@ -44,12 +35,15 @@ ERASURES = f"{NAMESPACE}erasures"
 PURGED_AT = f"{NAMESPACE}purged-at"
 POOL_SIZE = 50
 SCAN_CHUNK = 500  # callbacks read per round trip while scanning
+MAX_ROUNDS = 5  # searches with the identifiers found (a person with more is an odd data set)
 
 
 class PrivacyStore:
     def __init__(self, client: aioredis.Redis) -> None:
         # Any: redis-py's hints cannot express decode_responses=True (str, not bytes).
         self.redis: Any = client
+        self.queue = CallbackQueue(client, quiet_days=0)  # its cuts and scans only (it owns those keys)
+        self._secret: bytes | None = None
 
     @classmethod
     def from_url(cls, url: str) -> PrivacyStore:
@@ -63,12 +57,15 @@ class PrivacyStore:
     async def close(self) -> None:
         await self.redis.aclose()
 
-    async def secret(self, configured: str | None) -> bytes:
-        """The subject hashes' key: the configured one, else this Redis's (made once, kept)."""
-        if configured:
-            return configured.encode()
-        await self.redis.set(SECRET, secrets.token_hex(32), nx=True)
-        return str(await self.redis.get(SECRET)).encode()
+    async def secret(self, privacy: PrivacySettings) -> bytes:
+        """The subject hashes' key: MIROIR_PRIVACY_SECRET, else this Redis's (made once, kept)."""
+        if self._secret is None:
+            if privacy.secret:
+                self._secret = privacy.secret.get_secret_value().encode()
+            else:
+                await self.redis.set(SECRET, secrets.token_hex(32), nx=True)
+                self._secret = str(await self.redis.get(SECRET)).encode()
+        return self._secret
 
     # ------------------------------------------------------------ erasures
 
@@ -83,8 +80,15 @@ class PrivacyStore:
     async def all_erased(self) -> set[str]:
         return set(await self.redis.hkeys(ERASED))
 
+    async def refuse(self, keys: set[str], now: float) -> None:
+        """From now on the intake, the pipeline and the callback sink refuse what is about `keys`:
+        an erasure says so first, before it looks for what to cut, so nothing slips in meanwhile."""
+        if keys:
+            await self.redis.hset(ERASED, mapping=dict.fromkeys(keys, repr(now)))
+
     async def record(self, action: str, keys: set[str], who: str, source: str, now: float, **found: Any) -> str:
-        """An erasure (its keys refused from now on) or an access request, in the audit stream."""
+        """An erasure (its keys refused from now on; the workers forget their evidence when they
+        read it here) or an access request, in the audit stream."""
         entry = {"action": action, "keys": json.dumps(sorted(keys)), "by": who, "from": source, "at": repr(now)}
         async with self.redis.pipeline(transaction=True) as pipe:
             if action == "erase" and keys:
@@ -115,80 +119,35 @@ class PrivacyStore:
 
     # ------------------------------------------------------------ the callbacks of a subject
 
-    async def _callbacks(self) -> AsyncIterator[list[tuple[str, dict[str, str]]]]:
-        """Every callback the queue holds, a chunk at a time (SCAN: no lock, no index to keep)."""
-        chunk: list[str] = []
-        async for key in self.redis.scan_iter(match=callback_key("*"), count=SCAN_CHUNK, _type="HASH"):
-            chunk.append(key)
-            if len(chunk) >= SCAN_CHUNK:
-                yield await self._read(chunk)
-                chunk = []
-        if chunk:
-            yield await self._read(chunk)
+    async def callbacks_of(self, keys: set[str], secret: bytes) -> tuple[set[str], list[dict[str, Any]]]:
+        """Every callback about the person `keys` name, with its history, and all their keys.
 
-    async def _read(self, keys: list[str]) -> list[tuple[str, dict[str, str]]]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.hgetall(key)
-            found = await pipe.execute()
-        # The customer's index (`cb:customer:<ref>`) matches the pattern too: only callbacks have an id.
-        return [(fields["callback_id"], fields) for fields in found if fields.get("callback_id")]
-
-    async def callbacks_of(self, keys: set[str], secret: bytes) -> list[dict[str, Any]]:
-        """Every callback about one of `keys` (its customer ref, e-mail or phone), with its history.
-
-        A scan of every callback rather than an index: matching by e-mail or phone then works for
-        answers with no customer ref, and no second copy of anyone's contact is kept for it."""
-        found = []
-        async for chunk in self._callbacks():
-            for callback, fields in chunk:
-                if subjects_of(fields, secret) & keys:
-                    history = await self.redis.lrange(history_key(callback), 0, -1)
-                    found.append({**fields, "history": [json.loads(h) for h in history]})
-        return found
+        What is found brings the person's other identifiers (their ref, found by their e-mail), and
+        the search goes on with them until it finds nobody new. A scan of every callback rather than
+        an index: an answer with no customer ref is found by its contact, and no second copy of
+        anyone's contact is kept for it."""
+        found: dict[str, dict[str, str]] = {}
+        for _ in range(MAX_ROUNDS):
+            known = set(keys)
+            async for chunk in self.queue.scan(SCAN_CHUNK):
+                for fields in chunk:
+                    if (subjects := subjects_of(fields, secret)) & keys:
+                        found[fields["callback_id"]] = fields
+                        keys = keys | subjects
+            if keys == known:
+                break
+        callbacks = []
+        for callback, fields in found.items():
+            history = await self.redis.lrange(history_key(callback), 0, -1)
+            callbacks.append({**fields, "history": [json.loads(h) for h in history]})
+        return keys, callbacks
 
     async def erase(self, callbacks: list[dict[str, Any]], who: str, now: float) -> int:
-        """Cut everything personal from these callbacks; an open one leaves the managers' lists
-        (nobody may call back a person who asked to be forgotten). Idempotent."""
+        """Cut everything personal from these callbacks and mark them erased. Idempotent."""
+        cut = 0
         for callback in callbacks:
-            await self._cut(callback, list(PERSONAL_FIELDS), now, erased_by=who)
-        return len(callbacks)
-
-    async def _cut(self, callback: dict[str, Any], names: list[str], now: float, erased_by: str | None = None) -> None:
-        cid, site, step = callback["callback_id"], callback["site"], callback.get("step_id")
-        history = [json.loads(h) for h in await self.redis.lrange(history_key(cid), 0, -1)]
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(callback_key(cid), *names)
-            if erased_by is None and "customer_ref" in names:  # the purge anonymised it: no reopening
-                pipe.hset(callback_key(cid), "anonymised_at", repr(now))
-            ref = callback.get("customer_ref") if "customer_ref" in names else None
-            if ref:
-                pipe.zrem(customer_callbacks_key(ref), cid)
-                if erased_by is not None:  # the whole person goes: their open callback and last closing too
-                    pipe.delete(customer_key(ref), customer_callbacks_key(ref))
-            if any(entry.get("note") for entry in history):  # a reopening's note may name the customer
-                pipe.delete(history_key(cid))
-                for entry in history:
-                    pipe.rpush(history_key(cid), json.dumps({k: v for k, v in entry.items() if k != "note"}))
-            if erased_by is not None:
-                if callback.get("status") != "resolved":
-                    pipe.hset(callback_key(cid), mapping={"status": "erased", "erased_at": repr(now)})
-                    for key in (unclaimed_key(site), DUE, site_step_due(site, step)):
-                        pipe.zrem(key, cid)
-                pipe.rpush(history_key(cid), json.dumps({"at": now, "action": "erased", "by": erased_by}))
-            await pipe.execute()
-        if ref and erased_by is None:
-            await self._forget_customer_if_done(ref)
-
-    async def _forget_customer_if_done(self, ref: str) -> None:
-        """An anonymised case's customer index goes once none of their callbacks is left in it and
-        none is open (an open one still needs it: one callback at a time per customer)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(customer_callbacks_key(ref))
-            pipe.hget(customer_key(ref), "open")
-            left, open_one = await pipe.execute()
-        if not left and not open_one:
-            await self.redis.delete(customer_key(ref), customer_callbacks_key(ref))
+            cut += await self.queue.cut(callback["callback_id"], _personal, who, now, erase=True)
+        return cut
 
     # ------------------------------------------------------------ retention
 
@@ -197,15 +156,23 @@ class PrivacyStore:
         their contact details ("contact") and how many were anonymised ("case"). Idempotent: a case
         cut before has nothing left to cut."""
         counts: Counter[str] = Counter()
-        async for chunk in self._callbacks():
-            for _, fields in chunk:
-                cut = retention.cut(fields, now)
-                if cut is not None:
-                    kind, names = cut
-                    await self._cut(fields, names, now)
-                    counts[kind] += 1
+        async for chunk in self.queue.scan(SCAN_CHUNK):
+            for fields in chunk:
+                if (cut := retention.cut(fields, now)) is None:
+                    continue
+
+                def decide(current: dict[str, str]) -> list[str]:  # as the case is now, not as scanned
+                    again = retention.cut(current, now)
+                    return again[1] if again is not None else []
+
+                if await self.queue.cut(fields["callback_id"], decide, "purge", now, erase=False):
+                    counts[cut[0]] += 1
         await self.redis.set(PURGED_AT, repr(now))
         return counts
+
+
+def _personal(fields: dict[str, str]) -> list[str]:
+    return [name for name in PERSONAL_FIELDS if name in fields]
 
 
 def contact_free(callback: dict[str, Any]) -> bool:

@@ -19,23 +19,22 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config.settings import settings
 from processors.callbacks import add_outcome, loop_metrics
 from processors.config import pipeline_config
 from schemas import AvroCodec, SerializationError, codec_for
-from sinks.callback_queue import CallbackQueue
+from sinks.callback_queue import REDIS_DOWN, CallbackQueue
 from sinks.grafana import escalation_annotation
+from sinks.privacy import ERASED
 from streams.annotations import grafana_annotations
 from streams.app import app
 from streams.metrics import CALLBACK_ESCALATIONS, record_callback_figures
+from streams.privacy import erased_callbacks
 from streams.tables import site_step_to_loop
 from streams.topics import callback_outcome_topic, callback_request_topic
 
 log = logging.getLogger(__name__)
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 MAX_BACKOFF = 5.0  # a retry against a Redis that is down costs little; callbacks wait less
 QUEUE_READ_TIMEOUT = 2.0
 DURATIONS_KEPT = 500
@@ -67,7 +66,7 @@ async def queue_callbacks() -> None:
             records = [record for tp_records in batches.values() for record in tp_records]
             if not records:
                 continue
-            await admit_until_accepted(await drop_erased_until_answered(decode_requests(codec, records)))
+            await admit_until_accepted(decode_requests(codec, records))
             try:
                 await consumer.commit()
             except CommitFailedError as error:  # the group moved on: the batch comes again, admitted once
@@ -86,26 +85,13 @@ def decode_requests(codec: AvroCodec, records: list[Any]) -> list[dict[str, Any]
     return requests
 
 
-async def drop_erased_until_answered(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The requests not about an erased person (streams/privacy.py); Redis down: wait, as admitting does."""
-    from streams.privacy import drop_erased  # streams.privacy imports this module's REDIS_DOWN
-
-    backoff = 0.5
-    while True:
-        try:
-            return await drop_erased(requests)
-        except REDIS_DOWN as error:
-            log.warning("Redis cannot say who was erased (%s); retrying in %.1fs", error, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
-
-
 async def admit_until_accepted(requests: list[dict[str, Any]]) -> None:
+    """Admit the batch (refusing those about an erased person), waiting out a Redis outage."""
     backoff = 0.5
     while True:
         started = time.monotonic()
         try:
-            decisions = await callback_queue().admit_batch(requests, time.time())
+            decisions = await callback_queue().admit_batch(requests, time.time(), erased_callbacks, (ERASED,))
         except REDIS_DOWN as error:
             log.warning("Redis refused %d callbacks (%s); retrying in %.1fs", len(requests), error, backoff)
             await asyncio.sleep(backoff)

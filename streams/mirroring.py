@@ -10,6 +10,7 @@ from processors.pipeline import add_inputs, evaluate
 from processors.windows import JourneyTally
 from streams.app import app
 from streams.metrics import record_alerts, record_mirror_latency, record_states
+from streams.privacy import ERASED
 from streams.records import JOURNEY_DELTA_VERSION, JourneyDelta
 from streams.tables import INPUTS_KEY, input_counts, journey_to_tally
 from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic, step_alert_topic
@@ -30,7 +31,9 @@ async def update_mirror(stream):
             if tally.forget(set(delta.forget)):
                 journey_to_tally[journey_id] = tally.to_dict()
             continue
-        new = tally.apply(config.windows, delta.sightings, config.taxonomy.thresholds.evidence_ids, delta.read)
+        new = tally.apply(
+            config.windows, delta.sightings, config.taxonomy.thresholds.evidence_ids, delta.read, forgotten=ERASED
+        )
         if not new:  # only offsets to mark: the windows did not move
             journey_to_tally[journey_id] = tally.to_dict()
             continue

@@ -22,12 +22,11 @@ from config.settings import settings
 from processors.access import AccessError
 from processors.notifications import NotifyError
 from sinks.accounts import AccountStore
-from sinks.callback_queue import CallbackQueue
+from sinks.callback_queue import REDIS_DOWN, CallbackQueue
 from sinks.notify.config import load_config
 from sinks.notify.notifier import Notifier
 from sinks.notify.store import NotifyStore
 from streams.app import app
-from streams.callbacks import REDIS_DOWN
 from streams.metrics import NOTIFY_PENDING, record_notifications
 
 log = logging.getLogger(__name__)

@@ -26,9 +26,9 @@ from config.settings import settings
 from processors.config import pipeline_config
 from processors.pipeline import PipelineConfig
 from processors.privacy import retention, subjects_of
+from sinks.callback_queue import REDIS_DOWN
 from sinks.privacy import PrivacyStore
 from streams.app import app
-from streams.callbacks import REDIS_DOWN
 from streams.metrics import PURGED
 from streams.records import JourneyDelta
 from streams.topics import journey_delta_topic
@@ -50,8 +50,7 @@ async def worker_config() -> PipelineConfig:
     """The pipeline's configuration with the subject hashes' secret (from Redis when not set)."""
     global _config
     if _config is None:
-        configured = settings.privacy.secret.get_secret_value() if settings.privacy.secret else None
-        _config = replace(pipeline_config(), secret=await store().secret(configured))
+        _config = replace(pipeline_config(), secret=await store().secret(settings.privacy))
     return _config
 
 
@@ -60,16 +59,13 @@ def is_erased(record: dict[str, Any], config: PipelineConfig) -> bool:
     return bool(ERASED) and bool(subjects_of(record, config.secret) & ERASED)
 
 
-async def drop_erased(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The callback requests that are not about an erased subject (asked of Redis: the worker's set
-    may be a few seconds behind an erasure)."""
+async def erased_callbacks(requests: list[dict[str, Any]]) -> set[str]:
+    """The callback requests about an erased person (asked of Redis, not of this worker's set, a
+    few seconds behind): the callback sink's screen, inside its admission (sinks/callback_queue.py)."""
     secret = (await worker_config()).secret
     subjects = [subjects_of(r, secret) for r in requests]
     erased = await store().erased_among(set().union(*subjects))
-    kept = [r for r, keys in zip(requests, subjects, strict=True) if not keys & erased]
-    if len(kept) < len(requests):
-        log.info("callbacks: %d requests about erased people not admitted", len(requests) - len(kept))
-    return kept
+    return {r["callback_id"] for r, keys in zip(requests, subjects, strict=True) if keys & erased}
 
 
 @app.task

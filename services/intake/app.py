@@ -151,9 +151,16 @@ def create_app(
 
         erasures = PrivacyStore.from_url(settings.redis.dsn)
         owned.append(erasures)
-    secret = settings.privacy.secret.get_secret_value() if settings.privacy.secret else None
     intake = Intake(
-        settings.intake, settings.pipeline.topics, taxonomy, sender, tokens, metrics, time.time, erasures, secret
+        settings.intake,
+        settings.pipeline.topics,
+        taxonomy,
+        sender,
+        tokens,
+        metrics,
+        time.time,
+        erasures,
+        settings.privacy,
     )
 
     @asynccontextmanager

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from config.settings import IntakeSettings
+from redis.exceptions import RedisError
+
+from config.settings import IntakeSettings, PrivacySettings
 from config.topics import Topics
 from processors.privacy import pseudonym, subjects_of
 from processors.taxonomy import Taxonomy
@@ -24,6 +26,7 @@ from services.intake.sender import BrokerUnavailable
 from sinks.intake_tokens import TokenInfo
 
 MULTI_STATUS = 207
+REDIS_DOWN = (RedisError, OSError)  # as the token check (services/intake/app.py)
 ERASED = (
     "this person asked to be forgotten (an erasure under the GDPR): Miroir takes nothing more about them; "
     "do not send it again"
@@ -59,7 +62,7 @@ class Tokens(Protocol):
 class Erasures(Protocol):
     """Who asked to be forgotten (sinks.privacy.PrivacyStore)."""
 
-    async def secret(self, configured: str | None) -> bytes: ...
+    async def secret(self, privacy: PrivacySettings) -> bytes: ...
     async def erased_among(self, keys: set[str]) -> set[str]: ...
 
 
@@ -97,7 +100,7 @@ class Intake:
     metrics: IntakeMetrics
     clock: Callable[[], float]
     erasures: Erasures | None = None  # None: nothing refused as erased (unit tests)
-    secret: str | None = None  # MIROIR_PRIVACY_SECRET; unset: the Redis's own (sinks/privacy.py)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     def retry_after(self) -> dict[str, str]:
         return {"Retry-After": str(self.settings.retry_after)}
@@ -143,14 +146,25 @@ class Intake:
         it; put a staff member's ref under its keyed pseudonym before it reaches Kafka."""
         if self.erasures is None:
             return
-        secret = await self.erasures.secret(self.secret)
+        try:
+            await self._screen(kind, results, self.erasures)
+        except REDIS_DOWN as error:  # whom to refuse cannot be told: nothing is taken, try again
+            raise Refusal(
+                503,
+                "redis_unavailable",
+                f"Redis cannot be reached ({error}); nothing was accepted",
+                headers=self.retry_after(),
+            ) from None
+
+    async def _screen(self, kind: str, results: list[Accepted | Problem], erasures: Erasures) -> None:
+        secret = await erasures.secret(self.privacy)
         if kind == "staff":
             for result in results:
                 if isinstance(result, Accepted):
                     result.record["staff_ref"] = pseudonym(result.record["staff_ref"], secret)
             return
         subjects = {i: subjects_of(r.record, secret) for i, r in enumerate(results) if isinstance(r, Accepted)}
-        erased = await self.erasures.erased_among(set().union(*subjects.values()))
+        erased = await erasures.erased_among(set().union(*subjects.values()))
         for i, keys in subjects.items():
             if keys & erased:
                 results[i] = Problem(None, "erased", ERASED)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from processors.privacy import DAY, KINDS, Kind, PrivacyError, subject_key, subjects_of
+from processors.privacy import DAY, KINDS, Kind, PrivacyError, subject_key
 from services.managers.api import REFUSALS
 from services.managers.auth import Acting, Caller
 from services.managers.context import Managers, Refusal, client_address, managers
@@ -58,22 +58,24 @@ def _admin(caller: Caller) -> None:
         raise Refusal(403, "admins_only", "erasures and exports of personal data are for admins")
 
 
-async def _found(app: Managers, subject: Subject) -> tuple[PrivacyStore, bytes, set[str], list[dict[str, Any]]]:
-    """The store, the secret, the person's subject keys (those given, and those of every callback
-    found: their ref found by their e-mail, say) and their callbacks."""
+async def _found(app: Managers, subject: Subject, refuse: bool) -> tuple[PrivacyStore, set[str], list[dict[str, Any]]]:
+    """The store, the person's subject keys (those given and those of every callback found) and
+    their callbacks. `refuse`: an erasure, whose keys are refused before the search begins (an
+    answer or a callback arriving meanwhile is refused, not missed)."""
     store = app.privacy
     assert store is not None  # built by create_app
-    configured = app.privacy_settings.secret
-    secret = await store.secret(configured.get_secret_value() if configured else None)
+    secret = await store.secret(app.privacy_settings)
     kind, value = subject.named()
     try:
-        keys = {subject_key(kind, value, secret)}
+        given = {subject_key(kind, value, secret)}
     except PrivacyError as error:
         raise Refusal(422, "invalid_request", str(error)) from None
-    callbacks = await store.callbacks_of(keys, secret)
-    for callback in callbacks:
-        keys |= subjects_of(callback, secret)
-    return store, secret, keys, callbacks
+    if refuse:
+        await store.refuse(given, app.clock())
+    keys, callbacks = await store.callbacks_of(given, secret)
+    if refuse:
+        await store.refuse(keys - given, app.clock())
+    return store, keys, callbacks
 
 
 def not_erased(app: Managers, now: float) -> list[dict[str, str]]:
@@ -101,7 +103,7 @@ def not_erased(app: Managers, now: float) -> list[dict[str, str]]:
 async def erase(request: Request, caller: Acting, body: Subject) -> Erased:
     _admin(caller)
     app = managers(request)
-    store, _, keys, callbacks = await _found(app, body)
+    store, keys, callbacks = await _found(app, body, refuse=True)
     now, who, source = app.clock(), caller.user.name, client_address(request)
     await store.erase(callbacks, who, now)
     for callback in callbacks:
@@ -119,7 +121,7 @@ async def erase(request: Request, caller: Acting, body: Subject) -> Erased:
 async def export(request: Request, caller: Acting, body: Subject) -> dict[str, Any]:
     _admin(caller)
     app = managers(request)
-    store, _, keys, callbacks = await _found(app, body)
+    store, keys, callbacks = await _found(app, body, refuse=False)
     now = app.clock()
     for callback in callbacks:
         callback["audit"] = await app.accounts.audit_trail(callback["callback_id"])

@@ -121,10 +121,13 @@ class Notifier:
     ) -> list[Delivery] | None:
         callback, site, action = event.get("callback_id", ""), event.get("site", ""), event.get("action", "")
         try:
-            case = case_of(callback, await self.queue.get(callback))
+            found = await self.queue.get(callback)
         except CallbackError:
             log.warning("notifier: callback %s of an outbox entry is not in the queue; nothing sent", callback)
             return None
+        if found.get("status") == "erased":  # the customer asked to be forgotten: nobody is to call
+            return []
+        case = case_of(callback, found)
         public = {k: str(v) for k, v in vars(case).items() if v is not None}
         at = float(event.get("at") or now)
         out = []
@@ -211,7 +214,7 @@ class Notifier:
                     status = (await self.queue.get(d.callback_id))["status"]
                 except CallbackError:
                     status = "gone"
-                if status in ("resolved", "gone"):
+                if status in ("resolved", "erased", "gone"):
                     await self.store.skipped(d, f"case {status} while the notice was held", now, self.config.sent_kept)
                     tally[d.channel, "skipped"] += 1
                     continue

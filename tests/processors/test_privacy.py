@@ -119,3 +119,20 @@ def test_an_erasure_drops_the_persons_evidence_and_keeps_the_counts() -> None:
     assert tally.forget({"email:aa"}) == 0
     again = JourneyTally.from_dict(tally.to_dict())
     assert again.evidence == tally.evidence
+
+
+def test_a_sighting_of_someone_erased_on_its_way_is_counted_but_never_evidence() -> None:
+    windows = (WindowSpec("live", 3600, 300),)
+    sighting = {
+        "source": "s:0",
+        "offset": 7,
+        "side": "customer",
+        "at": 1000.0,
+        "id": "r-1",
+        "steps": {"pickup": -0.8},
+        "texts": {"pickup": "retrait raté"},
+        "subjects": ["email:aa"],
+    }
+    tally = JourneyTally()
+    assert tally.apply(windows, [sighting], 5, forgotten={"email:aa"}) == 1  # type: ignore[list-item]
+    assert tally.view(windows[0], "customer", "pickup").n == 1 and tally.evidence == {}

@@ -45,3 +45,13 @@ class FakeTokens:
 
     async def ping(self) -> None:
         return None
+
+
+class FakeErasures:
+    """Nobody erased (the real check: tests/services/test_privacy.py, against Redis)."""
+
+    async def secret(self, privacy: Any) -> bytes:
+        return b"k" * 32
+
+    async def erased_among(self, keys: set[str]) -> set[str]:
+        return set()

@@ -14,7 +14,7 @@ from config.settings import Settings
 from schemas import codec_for
 from services.intake.app import create_app
 from tests.examples import EXAMPLES
-from tests.services.fakes import GOOD, REVOKED, FakeSender, FakeTokens
+from tests.services.fakes import GOOD, REVOKED, FakeErasures, FakeSender, FakeTokens
 
 AUTH = {"Authorization": f"Bearer {GOOD}"}
 
@@ -38,7 +38,7 @@ def build(monkeypatch: pytest.MonkeyPatch) -> Build:
         for name, value in env.items():
             monkeypatch.setenv(f"MIROIR_INTAKE_{name.upper()}", value)
         sender = FakeSender(down, unconfirmed)
-        return create_app(Settings(), sender=sender, tokens=FakeTokens()), sender
+        return create_app(Settings(), sender=sender, tokens=FakeTokens(), erasures=FakeErasures()), sender
 
     return make
 

@@ -18,7 +18,7 @@ from services.intake.app import create_app
 from services.intake.limits import RateLimiter, TooLarge, read_limited, retry_after
 from services.intake.records import Accepted, Problem, check_item, request_model
 from sinks.intake_tokens import TOKEN_BYTES, TokenError, check_name, digest, new_token
-from tests.services.fakes import GOOD, FakeSender, FakeTokens
+from tests.services.fakes import GOOD, FakeErasures, FakeSender, FakeTokens
 from tests.services.test_intake_app import survey
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC).timestamp()
@@ -102,7 +102,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 async def test_a_webhook_is_mapped_checked_and_sent() -> None:
     sender = FakeSender()
-    app = create_app(Settings(), sender=sender, tokens=FakeTokens())
+    app = create_app(Settings(), sender=sender, tokens=FakeTokens(), erasures=FakeErasures())
     auth = {"Authorization": f"Bearer {GOOD}"}
     qualtrics = json.loads((FIXTURES / "qualtrics_json_event.json").read_text())
     formbricks = json.loads((FIXTURES / "formbricks_response_finished.json").read_text())

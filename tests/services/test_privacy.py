@@ -49,6 +49,11 @@ def request(site: str, customer_ref: str, email: str, phone: str, verbatim: str 
     }
 
 
+def phone(run: str, n: int) -> str:
+    """A number nobody else's test uses: an erasure on the shared Redis refuses it for good."""
+    return f"06 {int(run, 16) % 10**7:07d}{n}"
+
+
 def admit(url: str, requests: list[dict[str, Any]]) -> list[str]:
     async def go() -> None:
         queue = CallbackQueue.from_url(url, quiet_days=0)
@@ -128,15 +133,22 @@ def test_an_admin_erases_a_person_found_by_email_and_nobody_else_may(
 ) -> None:
     site, run = managers.a1, uuid.uuid4().hex[:8]
     email = f"jeanne-{run}@example.org"
+    _, manager_token = account(stack, "manager", (site,))
+    # An earlier callback of hers, resolved, under her ref and an old e-mail: found through the ref
+    # that her e-mail's callback brings, and erased resolved as it is.
+    (earlier,) = admit(stack.redis.dsn, [request(site, f"C-{run}", f"old-{run}@example.org", phone(run, 1))])
+    with httpx.Client(base_url=managers.url, timeout=30, headers=bearer(manager_token)) as api:
+        assert api.post(f"/v1/callbacks/{earlier}/claim").status_code == 200
+        done = {"outcome": "reached", "note": "Jeanne rappelée", "root_cause": "late_delivery"}
+        assert api.post(f"/v1/callbacks/{earlier}/resolve", json=done).status_code == 200
     linked, unlinked, other = admit(
         stack.redis.dsn,
         [
-            request(site, f"C-{run}", email, "06 12 34 56 78", "Jeanne: colis perdu"),
-            request(site, f"anon-{run}", email.upper(), "0612345679", "pas de ref, même personne"),
-            request(site, f"P-{run}", f"paul-{run}@example.org", "0698765432"),
+            request(site, f"C-{run}", email, phone(run, 2), "Jeanne: colis perdu"),
+            request(site, f"anon-{run}", email.upper(), phone(run, 3), "pas de ref, même personne"),
+            request(site, f"P-{run}", f"paul-{run}@example.org", phone(run, 4)),
         ],
     )
-    manager, manager_token = account(stack, "manager", (site,))
     _, admin_token = account(stack, "admin")
     runner = CliRunner()
     with httpx.Client(base_url=managers.url, timeout=30) as client:
@@ -151,13 +163,18 @@ def test_an_admin_erases_a_person_found_by_email_and_nobody_else_may(
             cli, ["privacy", "erase", "--email", f" {email} ", "--token", admin_token, "--url", managers.url], env=WIDE
         )
         assert erased.exit_code == 0, erased.output
-        assert linked in erased.output and unlinked in erased.output and other not in erased.output
+        assert all(c in erased.output for c in (linked, unlinked, earlier)) and other not in erased.output
         assert "not yet: Kafka topics" in erased.output and "gone by" in erased.output
 
         shown = client.get(f"/v1/callbacks/{linked}", headers=bearer(manager_token)).json()
         assert shown["status"] == "erased" and "contact_email" not in shown and "verbatim" not in shown
         assert any(entry["action"] == "erased" for entry in shown["audit"])
-        for callback in (linked, unlinked):
+        reopened = client.post(
+            f"/v1/callbacks/{earlier}/reopen", json={"note": "elle rappelle"}, headers=bearer(manager_token)
+        )
+        assert reopened.status_code == 409 and reopened.json()["error"]["reason"] == "erased", reopened.text
+        for callback in (linked, unlinked, earlier):
+            assert stored(stack, callback)["status"] == "erased"
             assert (
                 not {"contact_email", "contact_phone", "contact_name", "verbatim", "customer_ref"}
                 & stored(stack, callback).keys()
@@ -193,7 +210,6 @@ def test_an_admin_erases_a_person_found_by_email_and_nobody_else_may(
         audit = client.get("/v1/privacy/audit", headers=bearer(admin_token)).json()["entries"]
         assert [e["action"] for e in audit[:2]] == ["export", "erase"] and email not in str(audit)
         assert client.get("/v1/privacy/audit", headers=bearer(manager_token)).status_code == 403
-    assert manager
 
 
 def test_an_export_holds_every_record_planted_for_the_person(stack: Settings, managers: World) -> None:
@@ -202,8 +218,8 @@ def test_an_export_holds_every_record_planted_for_the_person(stack: Settings, ma
     planted = admit(
         stack.redis.dsn,
         [
-            request(managers.a1, ref, email, "0611111111", "premier avis"),
-            request(managers.b, f"other-ref-{run}", email, "0622222222", "second avis, autre site"),
+            request(managers.a1, ref, email, phone(run, 1), "premier avis"),
+            request(managers.b, f"other-ref-{run}", email, phone(run, 2), "second avis, autre site"),
         ],
     )
     _, admin_token = account(stack, "admin")

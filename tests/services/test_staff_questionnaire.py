@@ -24,7 +24,7 @@ from services.intake.records import Problem
 from services.intake.staff import FORM, PAGE, PROMPTS, STORIES, form, pseudonym, redact_access, staff_items
 from sinks.intake_tokens import StaffLink
 from tests.integration.kafka_io import consume_all
-from tests.services.fakes import GOOD, FakeSender, FakeTokens
+from tests.services.fakes import GOOD, FakeErasures, FakeSender, FakeTokens
 from tools.intake import RunningIntake, with_tokens
 
 TAXONOMY = pipeline_config().taxonomy
@@ -159,7 +159,7 @@ async def app(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[httpx.Asyn
     monkeypatch.setenv("MIROIR_INTAKE_RATE_BURST", "5")
     monkeypatch.setenv("MIROIR_INTAKE_RATE_PER_TOKEN", "0.01")
     sender = FakeSender()
-    asgi = create_app(Settings(), sender=sender, tokens=FakeLinks())
+    asgi = create_app(Settings(), sender=sender, tokens=FakeLinks(), erasures=FakeErasures())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://intake") as http:
         yield http, sender
 
@@ -237,7 +237,7 @@ async def test_the_api_refuses_as_the_intake_does(app: Any) -> None:
 
 
 async def test_kafka_down_is_503_and_nothing_is_said_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
-    asgi = create_app(Settings(), sender=FakeSender(down=True), tokens=FakeLinks())
+    asgi = create_app(Settings(), sender=FakeSender(down=True), tokens=FakeLinks(), erasures=FakeErasures())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://intake") as http:
         answer = await http.post(STORIES, json=stories(("most_positive", POSITIVE)), headers=bearer("mis_lyon"))
     assert answer.status_code == 503 and int(answer.headers["retry-after"]) >= 1
