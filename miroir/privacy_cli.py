@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -18,6 +19,7 @@ from rich.markup import escape
 from miroir.callbacks_cli import TOKEN, URL, _api
 
 console = Console()
+err = Console(stderr=True)
 privacy_app = typer.Typer(
     help="Personal data: erasure and access requests (admins, through the managers' app), retention purge.",
     epilog="README: Your data. A token: `miroir users token create --name YOU` (an admin's).",
@@ -61,17 +63,52 @@ def export(
     email: str | None = EMAIL,
     phone: str | None = PHONE,
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the JSON here (default: stdout)"),
+    workers: list[str] = typer.Option(
+        [], "--worker", help="A worker's URL, for the evidence it keeps (repeat for each; default: this machine's)"
+    ),
     token: str = TOKEN,
     url: str | None = URL,
 ) -> None:
-    """Every record Miroir holds about a person, as JSON (an access request)."""
+    """Every record Miroir holds about a person, as JSON (an access request): their callbacks from
+    the managers' app, the evidence excerpts each worker keeps about them."""
     answer = _api("POST", "/v1/privacy/exports", token, url, json=_subject(customer_ref, email, phone))
+    answer["evidence"], unread = _evidence(workers or [_this_worker()], answer.pop("subject_keys"))
+    if unread:
+        answer["evidence_not_read"] = unread
+        for where, why in unread.items():
+            err.print(f"[bold yellow]warning:[/] no evidence read from the worker at {where}: {escape(why)}")
     text = json.dumps(answer, indent=2, ensure_ascii=False, sort_keys=True)
     if output is None:
         print(text)
     else:
         output.write_text(text + "\n")
         console.print(f"{len(answer['callbacks'])} callback(s) written to {output}", highlight=False)
+
+
+def _this_worker() -> str:
+    from config.settings import settings
+
+    return f"http://{settings.pipeline.web_host}:{settings.pipeline.web_port}"
+
+
+def _evidence(workers: list[str], keys: list[str]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The evidence each worker keeps about `keys`, and the workers that could not say why not."""
+    from config.settings import settings
+
+    token = settings.pipeline.web_token
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+    found: list[dict[str, Any]] = []
+    unread: dict[str, str] = {}
+    for worker in workers:
+        try:
+            answer = httpx.get(
+                worker.rstrip("/") + "/privacy/evidence/", params={"keys": ",".join(keys)}, headers=headers, timeout=30
+            )
+            answer.raise_for_status()
+            found += answer.json()["evidence"]
+        except (httpx.HTTPError, ValueError, KeyError) as error:
+            unread[worker] = str(error) or type(error).__name__
+    return found, unread
 
 
 @privacy_app.command("audit")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from config.settings import PrivacySettings
+from processors.mapping import load_mapping, shipped_mappings
+from processors.mapping import pseudonym as mapped_ref
 
 DAY = 86400.0
 Kind = Literal["customer_ref", "email", "phone"]
@@ -55,6 +57,14 @@ def subject_key(kind: Kind, value: str, secret: bytes) -> str:
     """`<kind>:<hex>`: the keyed hash of the normalised value (32 hex digits: 128 bits)."""
     digest = hmac.new(secret, f"{kind}\0{normalise(kind, value)}".encode(), hashlib.sha256).hexdigest()
     return f"{kind}:{digest[:32]}"
+
+
+def ref_spellings(ref: str) -> set[str]:
+    """A customer ref as the survey tool sent it, and as each shipped mapping (and `miroir replay`'s
+    default) stored it: `<id_prefix>-<hash>` (processors/mapping.py), so that erasing or exporting
+    by the tool's ref finds the answers that came through a webhook or an import."""
+    prefixes = {load_mapping(name).id_prefix for name in shipped_mappings()} | {"replay"}
+    return {ref.strip()} | {mapped_ref(ref.strip(), prefix) for prefix in prefixes}
 
 
 def subjects_of(record: dict[str, Any], secret: bytes) -> set[str]:

@@ -8,6 +8,8 @@ Redis).
   goes to every journey as a `forget` delta, so update_mirror drops the person's evidence in the
   journey's own partition. The callback sink asks Redis too, per batch (a request in flight when
   the erasure happened must not admit the person again).
+- Access requests: `/privacy/evidence/?keys=...` (the page's token) lists the evidence this worker
+  keeps about those subject keys; `miroir privacy export` asks each worker it is given.
 - Retention: once a day (`purge_interval`; the first an interval after the last one any worker of
   this Redis ran, so restarts do not skip it), closed callbacks lose their contact details after
   `contact_days` and are anonymised after `case_days`. Idempotent: several workers may run it.
@@ -22,15 +24,19 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from faust import web
+
 from config.settings import settings
 from processors.config import pipeline_config
 from processors.pipeline import PipelineConfig
 from processors.privacy import retention, subjects_of
 from sinks.callback_queue import REDIS_DOWN
 from sinks.privacy import PrivacyStore
+from streams.access import requires_token
 from streams.app import app
 from streams.metrics import PURGED
 from streams.records import JourneyDelta
+from streams.tables import journey_to_tally
 from streams.topics import journey_delta_topic
 
 log = logging.getLogger(__name__)
@@ -118,3 +124,24 @@ async def purge_once(now: float) -> dict[str, int]:
         counts.get("case", 0),
     )
     return dict(counts)
+
+
+def evidence_about(keys: set[str]) -> list[dict[str, str]]:
+    """The evidence this worker keeps about any of `keys` (an access request: miroir privacy export)."""
+    found = []
+    for journey_id, data in list(journey_to_tally.items()):
+        for where, entries in data.get("evidence", {}).items():
+            for entry in entries:
+                if keys.intersection(entry[2:]):
+                    side, step = where.split("|", 1)
+                    found.append(
+                        {"journey_id": journey_id, "side": side, "step_id": step, "id": entry[0], "text": entry[1]}
+                    )
+    return found
+
+
+@app.page("/privacy/evidence/")
+@requires_token
+async def evidence_view(self: web.View, request: web.Request) -> web.Response:
+    keys = {k for k in request.query.get("keys", "").split(",") if k}
+    return self.json({"evidence": evidence_about(keys) if keys else []})

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from processors.privacy import DAY, KINDS, Kind, PrivacyError, subject_key
+from processors.privacy import DAY, KINDS, Kind, PrivacyError, ref_spellings, subject_key
 from services.managers.api import REFUSALS
 from services.managers.auth import Acting, Caller
 from services.managers.context import Managers, Refusal, client_address, managers
@@ -67,7 +67,7 @@ async def _found(app: Managers, subject: Subject, refuse: bool) -> tuple[Privacy
     secret = await store.secret(app.privacy_settings)
     kind, value = subject.named()
     try:
-        given = {subject_key(kind, value, secret)}
+        given = {subject_key(kind, v, secret) for v in (ref_spellings(value) if kind == "customer_ref" else {value})}
     except PrivacyError as error:
         raise Refusal(422, "invalid_request", str(error)) from None
     if refuse:
@@ -135,10 +135,9 @@ async def export(request: Request, caller: Acting, body: Subject) -> dict[str, A
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
         "erased": bool(erased),
         "callbacks": callbacks,
-        "elsewhere": (
-            "Evidence excerpts on the wallboards are redacted clauses of these verbatims; the input topics "
-            "keep the answers as sent until their retention ends (README: Your data)."
-        ),
+        # For the workers' evidence (miroir privacy export asks them): hashes, naming nobody without the secret.
+        "subject_keys": sorted(keys),
+        "elsewhere": "the input topics keep the answers as sent until their retention ends (README: Your data)",
         "audit_id": audit_id,
     }
 

@@ -17,9 +17,11 @@ import httpx
 import pytest
 import redis
 from rich.console import Console
+from typer.testing import CliRunner
 
 from config.settings import Settings
 from infra.topics import described, ensure_topics
+from miroir.cli import app as cli
 from processors.privacy import retention
 from schemas import codec_for
 from sinks.callback_queue import CallbackQueue, callback_key
@@ -84,6 +86,16 @@ def test_an_erased_customer_leaves_the_mirror_and_does_not_come_back(stack: Sett
         producer.flush()
         assert wait_for(lambda: len(stream_ids(stack.redis.dsn, site)) == 2, 90)
         assert wait_for(lambda: word in get(url + "/mirror/")[1] and other_word in get(url + "/mirror/")[1], 90)
+
+        # An access request finds her callback in Redis and her evidence in the worker's tables.
+        exported = CliRunner().invoke(
+            cli, ["privacy", "export", "--email", email, "--worker", url, "--token", admin, "--url", managers.url]
+        )
+        assert exported.exit_code == 0, exported.output
+        found = json.loads(exported.stdout)
+        assert [c["response_id"] for c in found["callbacks"]] == [f"{site}-r1"]
+        assert found["evidence"] and all(e["id"] == f"{site}-r1" for e in found["evidence"])
+        assert any(word in e["text"] for e in found["evidence"]) and "evidence_not_read" not in found
 
         erased = httpx.post(
             managers.url + "/v1/privacy/erasures", json={"email": email}, headers=bearer(admin), timeout=30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from processors.mapping import pseudonym as mapped_ref
 from processors.privacy import (
     CONTACT_FIELDS,
     DAY,
@@ -12,6 +13,7 @@ from processors.privacy import (
     Retention,
     normalise,
     pseudonym,
+    ref_spellings,
     subject_key,
     subjects_of,
 )
@@ -136,3 +138,12 @@ def test_a_sighting_of_someone_erased_on_its_way_is_counted_but_never_evidence()
     tally = JourneyTally()
     assert tally.apply(windows, [sighting], 5, forgotten={"email:aa"}) == 1  # type: ignore[list-item]
     assert tally.view(windows[0], "customer", "pickup").n == 1 and tally.evidence == {}
+
+
+def test_a_tools_ref_is_also_looked_for_as_a_mapping_stored_it() -> None:
+    spellings = ref_spellings(" R-77 ")
+    assert (
+        "R-77" in spellings
+        and mapped_ref("R-77", "qualtrics") in spellings
+        and mapped_ref("R-77", "replay") in spellings
+    )

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from config.settings import Settings
 from miroir.cli import app as cli
+from processors.mapping import pseudonym as mapped_ref
 from processors.privacy import DAY, Retention
 from schemas import codec_for
 from sinks.callback_queue import CallbackQueue, callback_key, customer_callbacks_key, customer_key, history_key
@@ -234,6 +235,16 @@ def test_an_export_holds_every_record_planted_for_the_person(stack: Settings, ma
     client: Any = redis.Redis.from_url(stack.redis.dsn, decode_responses=True)
     assert client.exists(callback_key(planted[0]), history_key(planted[0])) == 2
     client.close()
+    # An answer that came through the Qualtrics mapping holds its ref as `qualtrics-<hash>`: asked for
+    # by the ref Qualtrics knows, it is found all the same.
+    (mapped,) = admit(
+        stack.redis.dsn,
+        [request(managers.a1, mapped_ref(f"T-{run}", "qualtrics"), f"t-{run}@example.org", phone(run, 3))],
+    )
+    answer = httpx.post(
+        managers.url + "/v1/privacy/exports", json={"customer_ref": f"T-{run}"}, headers=bearer(admin_token), timeout=30
+    ).json()
+    assert [c["callback_id"] for c in answer["callbacks"]] == [mapped]
 
 
 def test_a_staff_name_sent_to_the_intake_reaches_kafka_as_a_keyed_pseudonym(
