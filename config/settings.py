@@ -392,6 +392,9 @@ class PrivacySettings(BaseSettings):
     # How often the worker purges what is past its retention; how often it reads new erasures.
     purge_interval: float = 86400.0
     erasures_interval: float = 5.0
+    # A staff story is shown as evidence only once its site has had this many tellers (their
+    # pseudonyms): a story from a smaller team could point at the one who told it.
+    min_staff: int = Field(default=5, ge=1)
 
     @field_validator("purge_interval", "erasures_interval", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from typing import Any
 from processors.analysis import Analysis, analyse
 from processors.mirror import Classification, alert_kinds, classify
 from processors.offsets import Ranges, add, as_ranges
-from processors.privacy import subjects_of
+from processors.privacy import pseudonym, subjects_of
 from processors.redact import redact
 from processors.states import customer_mention_polarity, staff_mention_polarity
 from processors.taxonomy import Taxonomy
@@ -35,6 +35,8 @@ class PipelineConfig:
     # The subject hashes' key (processors/privacy.py): evidence carries who it is about, so that an
     # erasure can find it. Empty: evidence names nobody (unit tests).
     secret: bytes = b""
+    # A staff story is evidence only once its site has had this many tellers (PrivacySettings.min_staff).
+    min_staff: int = 1
 
 
 @dataclass(frozen=True)
@@ -63,19 +65,21 @@ def _sight(
     polarities: dict[str, float],
     analysis: Analysis,
     subjects: list[str],
+    teller: tuple[str, str] | None = None,
 ) -> None:
-    sightings.setdefault(journey_id, []).append(
-        {
-            "source": origin[0],
-            "offset": origin[1],
-            "side": side,
-            "at": event_seconds(record),
-            "id": verbatim_id,
-            "steps": polarities,
-            "texts": _evidence(analysis),
-            "subjects": subjects,
-        }
-    )
+    sighting: Sighting = {
+        "source": origin[0],
+        "offset": origin[1],
+        "side": side,
+        "at": event_seconds(record),
+        "id": verbatim_id,
+        "steps": polarities,
+        "texts": _evidence(analysis),
+        "subjects": subjects,
+    }
+    if teller is not None:  # a staff story: its site and its teller's pseudonym (processors/windows.py)
+        sighting["site"], sighting["staff"] = teller
+    sightings.setdefault(journey_id, []).append(sighting)
 
 
 def observe_survey_response(
@@ -109,7 +113,8 @@ def observe_staff_feedback(
             s.step_id: staff_mention_polarity(s.polarity, record["prompt"], config.taxonomy.states)
             for s in analysis.steps
         }
-        _sight(deltas, journey.id, origin, "staff", record, record["feedback_id"], polarities, analysis, [])
+        teller = (record["site"], pseudonym(record["staff_ref"], config.secret))
+        _sight(deltas, journey.id, origin, "staff", record, record["feedback_id"], polarities, analysis, [], teller)
         tagged, polarity = tagged or analysis.tagged, analysis.polarity
     return Observation(tagged, polarity)
 

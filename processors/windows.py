@@ -31,6 +31,8 @@ class Sighting(TypedDict):
     steps: dict[str, float]  # step id -> polarity of its mention
     texts: dict[str, str]  # step id -> redacted clause, as evidence
     subjects: NotRequired[list[str]]  # who a customer's verbatim is about (keyed hashes); absent before 2026-12
+    site: NotRequired[str]  # a staff story's site and teller's pseudonym: evidence only from a team big
+    staff: NotRequired[str]  # enough that a story cannot point at one person (min_staff)
 
 
 SIDES = ("customer", "staff")
@@ -95,6 +97,8 @@ class JourneyTally:
     # Per input partition ("topic:partition"), the offsets counted (processors.offsets): an
     # input delivered again (at-least-once, after a crash or a rebalance) is not counted twice.
     applied: dict[str, Ranges] = field(default_factory=dict)
+    # Site -> the first `min_staff` staff pseudonyms heard there: bounded, and all a threshold needs.
+    staff_seen: dict[str, list[str]] = field(default_factory=dict)
 
     def apply(
         self,
@@ -103,18 +107,20 @@ class JourneyTally:
         evidence_ids: int,
         read: dict[str, Ranges] | None = None,
         forgotten: set[str] | frozenset[str] = frozenset(),
+        min_staff: int = 1,
     ) -> int:
         """Count each sighting (see processors.pipeline) once; returns how many were new.
 
         `read` is every offset the batch read, this journey's or not: marking them all keeps
         `applied` one range per partition, where the sightings alone would leave a gap for
         every input of another journey (state growing with the stream). A sighting about one of
-        `forgotten` (subject keys erased while it was on its way) is counted but kept as no evidence."""
+        `forgotten` (subject keys erased while it was on its way) is counted but kept as no evidence;
+        so is a staff story from a site where fewer than `min_staff` people have told one yet."""
         new = 0
         for s in sightings:
             if add(self.applied.setdefault(s["source"], []), s["offset"]):
                 subjects = s.get("subjects", [])
-                shown = evidence_ids if not forgotten.intersection(subjects) else 0
+                shown = evidence_ids if not forgotten.intersection(subjects) and self._team(s, min_staff) else 0
                 self.observe(windows, s["side"], s["at"], s["id"], s["steps"], shown, s["texts"], subjects)
                 new += 1
         for source, ranges in (read or {}).items():
@@ -147,6 +153,15 @@ class JourneyTally:
             kept.append([verbatim_id, (evidence_texts or {}).get(step_id, ""), *subjects])
             del kept[:-evidence_ids]
         self.watermark = max(self.watermark, event_time)
+
+    def _team(self, sighting: Sighting, min_staff: int) -> bool:
+        """Whether a staff story's site has had at least `min_staff` tellers (counting this one)."""
+        if sighting["side"] != "staff" or min_staff <= 1 or "site" not in sighting:
+            return True
+        seen = self.staff_seen.setdefault(sighting["site"], [])
+        if sighting.get("staff") and sighting["staff"] not in seen and len(seen) < min_staff:
+            seen.append(sighting["staff"])
+        return len(seen) >= min_staff
 
     def forget(self, subjects: set[str]) -> int:
         """Drop the evidence about any of `subjects` (an erasure); how many entries went. The counts
@@ -188,6 +203,7 @@ class JourneyTally:
             "watermark": self.watermark,
             "classified": self.classified,
             "applied": self.applied,
+            "staff_seen": self.staff_seen,
         }
 
     @classmethod
@@ -198,4 +214,5 @@ class JourneyTally:
             watermark=float(data.get("watermark", 0.0)),
             classified=dict(data.get("classified", {})),
             applied={source: as_ranges(v) for source, v in data.get("applied", {}).items()},
+            staff_seen={site: list(seen) for site, seen in data.get("staff_seen", {}).items()},
         )

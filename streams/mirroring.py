@@ -10,7 +10,7 @@ from processors.pipeline import add_inputs, evaluate
 from processors.windows import JourneyTally
 from streams.app import app
 from streams.metrics import record_alerts, record_mirror_latency, record_states
-from streams.privacy import ERASED
+from streams.privacy import ERASED, worker_config
 from streams.records import JOURNEY_DELTA_VERSION, JourneyDelta
 from streams.tables import INPUTS_KEY, input_counts, journey_to_tally
 from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic, step_alert_topic
@@ -18,7 +18,7 @@ from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic
 
 @app.agent(journey_delta_topic)
 async def update_mirror(stream):
-    config = pipeline_config()
+    config = await worker_config()
     async for journey_id, delta in stream.items():
         check_version(delta)
         if journey_id == COUNTERS_KEY:
@@ -32,7 +32,12 @@ async def update_mirror(stream):
                 journey_to_tally[journey_id] = tally.to_dict()
             continue
         new = tally.apply(
-            config.windows, delta.sightings, config.taxonomy.thresholds.evidence_ids, delta.read, forgotten=ERASED
+            config.windows,
+            delta.sightings,
+            config.taxonomy.thresholds.evidence_ids,
+            delta.read,
+            forgotten=ERASED,
+            min_staff=config.min_staff,
         )
         if not new:  # only offsets to mark: the windows did not move
             journey_to_tally[journey_id] = tally.to_dict()

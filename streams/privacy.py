@@ -56,7 +56,8 @@ async def worker_config() -> PipelineConfig:
     """The pipeline's configuration with the subject hashes' secret (from Redis when not set)."""
     global _config
     if _config is None:
-        _config = replace(pipeline_config(), secret=await store().secret(settings.privacy))
+        secret = await store().secret(settings.privacy)
+        _config = replace(pipeline_config(), secret=secret, min_staff=settings.privacy.min_staff)
     return _config
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from processors.mapping import pseudonym as mapped_ref
@@ -147,3 +149,36 @@ def test_a_tools_ref_is_also_looked_for_as_a_mapping_stored_it() -> None:
         and mapped_ref("R-77", "qualtrics") in spellings
         and mapped_ref("R-77", "replay") in spellings
     )
+
+
+def test_a_staff_story_is_evidence_only_once_its_site_has_enough_tellers() -> None:
+    windows = (WindowSpec("live", 3600, 300),)
+
+    def story(n: int, site: str, teller: str) -> dict[str, Any]:
+        return {
+            "source": "staff:0",
+            "offset": n,
+            "side": "staff",
+            "at": 1000.0 + n,
+            "id": f"f-{n}",
+            "steps": {"pickup": -0.5},
+            "texts": {"pickup": f"histoire {n}"},
+            "site": site,
+            "staff": teller,
+        }
+
+    tally = JourneyTally()
+    small = [story(n, "village", f"staff-{n % 2}") for n in range(6)]  # two people, six stories
+    assert tally.apply(windows, small, 5, min_staff=3) == 6  # type: ignore[arg-type]
+    assert tally.view(windows[0], "staff", "pickup").n == 6 and tally.evidence == {}  # counted, never shown
+    big = [story(10 + n, "ville", f"staff-v{n}") for n in range(4)]  # the third teller makes it a team
+    tally.apply(windows, big, 5, min_staff=3)  # type: ignore[arg-type]
+    assert [e[0] for e in tally.evidence["staff|pickup"]] == ["f-12", "f-13"]
+    assert JourneyTally.from_dict(tally.to_dict()).staff_seen == {
+        "village": ["staff-0", "staff-1"],
+        "ville": [
+            "staff-v0",
+            "staff-v1",
+            "staff-v2",
+        ],
+    }
