@@ -53,10 +53,19 @@ def store() -> PrivacyStore:
 
 
 async def worker_config() -> PipelineConfig:
-    """The pipeline's configuration with the subject hashes' secret (from Redis when not set)."""
+    """The pipeline's configuration with the subject hashes' secret. Without MIROIR_PRIVACY_SECRET
+    it is Redis's: a worker started while Redis is down waits for it here, once, at its first batch
+    (set the secret and the pipeline never needs Redis)."""
     global _config
-    if _config is None:
-        secret = await store().secret(settings.privacy)
+    backoff = 0.5
+    while _config is None:
+        try:
+            secret = await store().secret(settings.privacy)
+        except REDIS_DOWN as error:
+            log.warning("waiting for Redis for the privacy hashes' secret (%s); retrying in %.1fs", error, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+            continue
         _config = replace(pipeline_config(), secret=secret, min_staff=settings.privacy.min_staff)
     return _config
 
