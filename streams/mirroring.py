@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from config.settings import settings
 from processors.config import pipeline_config
@@ -10,7 +11,7 @@ from processors.pipeline import add_inputs, evaluate
 from processors.windows import JourneyTally
 from streams.app import app
 from streams.metrics import record_alerts, record_mirror_latency, record_states
-from streams.privacy import ERASED, worker_config
+from streams.privacy import ERASED
 from streams.records import JOURNEY_DELTA_VERSION, JourneyDelta
 from streams.tables import INPUTS_KEY, input_counts, journey_to_tally
 from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic, step_alert_topic
@@ -18,7 +19,8 @@ from streams.topics import COUNTERS_KEY, journey_delta_topic, mirror_state_topic
 
 @app.agent(journey_delta_topic)
 async def update_mirror(stream):
-    config = await worker_config()
+    # No secret needed here (sightings carry their keys): nothing on the mirror's path waits for Redis.
+    config = replace(pipeline_config(), min_staff=settings.privacy.min_staff)
     async for journey_id, delta in stream.items():
         check_version(delta)
         if journey_id == COUNTERS_KEY:

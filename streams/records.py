@@ -9,7 +9,9 @@ import faust
 # Bump when a field changes meaning; update_mirror refuses versions it does not know,
 # so a worker of an older release in the group stops with a clear error instead of
 # miscounting what a newer one sent.
-JOURNEY_DELTA_VERSION = 2  # 2: `forget` (an erasure); a version 1 delta still reads, as forgetting nothing
+# 2: `forget` (an erasure); 3: staff sightings carry their site and teller (the min_staff threshold).
+# Older deltas still read: as forgetting nothing, and as stories of unknown tellers.
+JOURNEY_DELTA_VERSION = 3
 
 
 class JourneyDelta(faust.Record, serializer="json"):

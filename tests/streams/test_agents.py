@@ -493,6 +493,13 @@ async def test_update_mirror_refuses_a_journey_delta_of_an_unknown_version(kafka
     assert INPUTS_KEY not in input_counts  # refused before anything was counted
 
 
+async def test_update_mirror_still_reads_a_delta_of_an_earlier_version(kafka: RecordingProducer) -> None:
+    older = JourneyDelta(1, [], {}, [], [[f"{SURVEYS}:0", 0, ["in", "processed"]]])  # before erasures existed
+    async with update_mirror.test_context() as agent:
+        await deliver(agent, (COUNTERS_KEY, older))
+    assert input_counts[INPUTS_KEY]["counts"] == {"in": 1, "processed": 1}
+
+
 # ---------------------------------------------------------------- callback outcomes
 
 
