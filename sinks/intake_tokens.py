@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from sinks.callback_queue import PREFIX
+from sinks.redis_pool import blocking_client
 
 TOKENS = f"{PREFIX}intake:tokens"
 TOKEN_BYTES = 32  # 256 random bits
@@ -135,13 +136,7 @@ class TokenStore:
 
     @classmethod
     def from_url(cls, url: str) -> TokenStore:
-        # A blocking pool: under a burst, a request waits (up to 5 s) for one of POOL_SIZE
-        # connections; redis-py's default pool refuses the 101st at once ("Too many connections"),
-        # which the intake answered with 503s for most of a burst of 600 requests.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=POOL_SIZE, timeout=5, decode_responses=True, socket_timeout=5, socket_connect_timeout=5
-        )
-        return cls(aioredis.Redis.from_pool(pool))  # closing the client closes its pool
+        return cls(blocking_client(url, POOL_SIZE))
 
     async def close(self) -> None:
         await self.redis.aclose()

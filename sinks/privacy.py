@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 from config.settings import PrivacySettings
 from processors.privacy import CONTACT_FIELDS, PERSONAL_FIELDS, Retention, subjects_of
 from sinks.callback_queue import PREFIX, CallbackQueue, history_key
+from sinks.redis_pool import blocking_client
 
 NAMESPACE = f"{PREFIX}privacy:"
 SECRET = f"{NAMESPACE}secret"
@@ -47,12 +48,7 @@ class PrivacyStore:
 
     @classmethod
     def from_url(cls, url: str) -> PrivacyStore:
-        # Blocking, as the intake's token store (sinks/intake_tokens.py): the intake asks it once per
-        # POST, and a burst must wait for a connection, not be refused one.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=POOL_SIZE, timeout=5, decode_responses=True, socket_timeout=5, socket_connect_timeout=5
-        )
-        return cls(aioredis.Redis.from_pool(pool))  # closing the client closes its pool
+        return cls(blocking_client(url, POOL_SIZE))  # the intake asks it once per POST, in bursts
 
     async def close(self) -> None:
         await self.redis.aclose()
