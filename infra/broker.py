@@ -141,7 +141,9 @@ def _write_kafka_config(settings: Settings, paths: Paths) -> Path:
 def _format_kafka_storage(paths: Paths, config: Path, heap: str, echo: Echo) -> None:
     if (paths.kafka_data / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # one in 64 would be read as an option ("expected one argument")
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     echo(f"kafka: formatting KRaft storage (cluster {cluster_id})")
     result = subprocess.run(
         _java(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
