@@ -95,7 +95,7 @@ async def analyse_batch(
 ) -> None:
     """Decode, check and observe each event; send the batch's sightings per journey and what became
     of each input (for the counters) on to the journey-deltas topic."""
-    config = await worker_config()
+    config = worker_config()
     deltas: Sightings = {}
     produced: dict[str, list[float]] = {}  # Kafka timestamps per journey, for produce -> mirror latency
     counted: list[list[Any]] = []

@@ -52,10 +52,19 @@ def store() -> PrivacyStore:
     return _store
 
 
-async def worker_config() -> PipelineConfig:
-    """The pipeline's configuration with the subject hashes' secret. Without MIROIR_PRIVACY_SECRET
-    it is Redis's: a worker started while Redis is down waits for it here, once, at its first batch
-    (set the secret and the pipeline never needs Redis)."""
+def worker_config() -> PipelineConfig:
+    """The pipeline's configuration with the subject hashes' secret once it is known: at once with
+    MIROIR_PRIVACY_SECRET, else when Redis gives it (`learn_secret`). The analysis never waits for
+    Redis: evidence taken by a worker that started while Redis was down, before it answered, carries
+    no subject keys (an erasure cannot find it; set the secret to close that window)."""
+    global _config
+    if _config is None and settings.privacy.secret:
+        _config = replace(pipeline_config(), secret=settings.privacy.secret.get_secret_value().encode())
+    return _config or pipeline_config()
+
+
+@app.task
+async def learn_secret() -> None:
     global _config
     backoff = 0.5
     while _config is None:
@@ -66,8 +75,7 @@ async def worker_config() -> PipelineConfig:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
             continue
-        _config = replace(pipeline_config(), secret=secret, min_staff=settings.privacy.min_staff)
-    return _config
+        _config = replace(pipeline_config(), secret=secret)
 
 
 def is_erased(record: dict[str, Any], config: PipelineConfig) -> bool:
@@ -78,7 +86,7 @@ def is_erased(record: dict[str, Any], config: PipelineConfig) -> bool:
 async def erased_callbacks(requests: list[dict[str, Any]]) -> set[str]:
     """The callback requests about an erased person (asked of Redis, not of this worker's set, a
     few seconds behind): the callback sink's screen, inside its admission (sinks/callback_queue.py)."""
-    secret = (await worker_config()).secret
+    secret = await store().secret(settings.privacy)  # admitting needs Redis anyway
     subjects = [subjects_of(r, secret) for r in requests]
     erased = await store().erased_among(set().union(*subjects))
     return {r["callback_id"] for r, keys in zip(requests, subjects, strict=True) if keys & erased}
