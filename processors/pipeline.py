@@ -107,13 +107,13 @@ def observe_staff_feedback(
         else list(config.taxonomy.journeys.values())
     )
     tagged, polarity = False, 0.0
+    teller = (record["site"], pseudonym(record["staff_ref"], config.secret))  # once, not per journey
     for journey in journeys:
         analysis = analyse(record["verbatim"], journey, record.get("language"), record.get("step_id"))
         polarities = {
             s.step_id: staff_mention_polarity(s.polarity, record["prompt"], config.taxonomy.states)
             for s in analysis.steps
         }
-        teller = (record["site"], pseudonym(record["staff_ref"], config.secret))
         _sight(deltas, journey.id, origin, "staff", record, record["feedback_id"], polarities, analysis, [], teller)
         tagged, polarity = tagged or analysis.tagged, analysis.polarity
     return Observation(tagged, polarity)

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from config.settings import PrivacySettings
@@ -63,8 +64,13 @@ def ref_spellings(ref: str) -> set[str]:
     """A customer ref as the survey tool sent it, and as each shipped mapping (and `miroir replay`'s
     default) stored it: `<id_prefix>-<hash>` (processors/mapping.py), so that erasing or exporting
     by the tool's ref finds the answers that came through a webhook or an import."""
-    prefixes = {load_mapping(name).id_prefix for name in shipped_mappings()} | {"replay"}
-    return {ref.strip()} | {mapped_ref(ref.strip(), prefix) for prefix in prefixes}
+    return {ref.strip()} | {mapped_ref(ref.strip(), prefix) for prefix in _mapping_prefixes()}
+
+
+@cache
+def _mapping_prefixes() -> frozenset[str]:
+    """Read once: the shipped mappings do not change while a process runs."""
+    return frozenset({load_mapping(name).id_prefix for name in shipped_mappings()} | {"replay"})
 
 
 def subjects_of(record: dict[str, Any], secret: bytes) -> set[str]:

@@ -10,9 +10,9 @@ Redis).
   the erasure happened must not admit the person again).
 - Access requests: `/privacy/evidence/?keys=...` (the page's token) lists the evidence this worker
   keeps about those subject keys; `miroir privacy export` asks each worker it is given.
-- Retention: once a day (`purge_interval`; the first an interval after the last one any worker of
-  this Redis ran, so restarts do not skip it), closed callbacks lose their contact details after
-  `contact_days` and are anonymised after `case_days`. Idempotent: several workers may run it.
+- Retention: once a day (`purge_interval`: an interval after the last one any worker of this Redis
+  ran, so restarts neither skip nor repeat it; a minute after start where none ran yet), closed
+  callbacks lose their contact details after `contact_days` and are anonymised after `case_days`. Idempotent: several workers may run it.
   Counted in `miroir_purged_total{kind}` and one log line of counts, never of values.
 """
 
