@@ -13,7 +13,8 @@ Redis).
 - Retention: once a day (`purge_interval`: an interval after the last one any worker of this Redis
   ran, so restarts neither skip nor repeat it; a minute after start where none ran yet), closed
   callbacks lose their contact details after `contact_days` and are anonymised after `case_days`.
-  Idempotent: several workers may run it. Counted in `miroir_purged_total{kind}` and one log line of counts, never of values.
+  Idempotent: several workers may run it. Counted in `miroir_purged_total{kind}` and one log line
+  of counts, never of values.
 """
 
 from __future__ import annotations
