@@ -48,6 +48,8 @@ function tick() {
 
 function renderContact(c) {
   const box = document.getElementById("contact");
+  box.hidden = c.status === "erased" || Boolean(c.anonymised_at);  // nobody left to reach
+  if (box.hidden) return;
   box.replaceChildren(el("h2", { text: t("contact") }));
   if (!c.contact_shown) {
     box.append(el("p", { class: "muted", text: t("contact_hidden") }));

@@ -52,13 +52,13 @@ function card(c) {
   const closed = c.status === "resolved" || c.status === "erased";
   if (c.escalated && !closed) badges.append(el("span", { class: "badge bad", text: t("escalated_badge") }));
   badges.append(el("span", { class: "badge", text: `${t("score")} ${c.score} ${c.score_scale}` }));
-  const due = c.status === "erased" ? t("erased")
+  const due = c.status === "erased" ? `${actionWord("erased")} · ${when(c.erased_at)}`
     : c.status === "resolved" ? `${outcomeWord(c.outcome)} · ${when(c.resolved_at)}`
     : countdown(c.due_at, false);
   return el("li", { class: "case-item", "data-callback": c.callback_id },
     el("a", { href: `/callbacks/${encodeURIComponent(c.callback_id)}${suffix}`, class: "case-link" },
       badges,
-      el("p", { class: "verbatim-short", text: c.verbatim ?? t("erased") }),
+      el("p", { class: "verbatim-short", text: c.status === "erased" ? t("erased_text") : c.verbatim }),
       el("p", { class: "meta", text: `${c.site} · ${c.journey_id}${c.step_id ? " / " + c.step_id : ""}` }),
       el("p", { class: "meta" + (c.overdue ? " bad" : ""), "data-due": c.due_at, text: due }),
       c.claimed_by && c.status === "claimed" ? el("p", { class: "meta", text: `${t("claimed_by")} ${c.claimed_by}` }) : null));
