@@ -6,11 +6,13 @@ One round (`Notifier.round`): take the outbox entries this notifier left unfinis
 exists yet (sinks/notify/store.py), and only then acknowledge the entries; then send what is due,
 `concurrency` at a time, each marked sent the moment its endpoint took it.
 
-Exactly once, and its one window: an entry is acknowledged only once its deliveries exist, and
+Exactly once, and its two windows: an entry is acknowledged only once its deliveries exist, and
 expanding again creates nothing, so an event is neither lost nor doubled by a crash; a delivery is
 held by one notifier at a time (a lease), and marked sent right after the endpoint accepted it. A
 notifier killed between the endpoint's acceptance and that mark (its answer read, one Redis round
-trip) leaves the delivery to be sent again after the lease: the copy carries the same delivery id
+trip) leaves the delivery to be sent again after the lease; a send that timed out (or lost its
+connection) after the endpoint took it, but before its answer came back, is retried like any
+failure (recorded in the delivery's attempts). Either copy carries the same delivery id
 (X-Miroir-Delivery, the e-mail's Message-ID) for the receiver to drop.
 """
 

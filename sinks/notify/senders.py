@@ -48,7 +48,7 @@ def email_message(sender: str, to: str, text: Text, delivery: str) -> Message:
     message["To"] = to
     message["Subject"] = Header(text.subject, "utf-8").encode()  # RFC 2047 words: accents survive any relay
     message["Date"] = formatdate(localtime=False)
-    # Stable per delivery: a copy sent again (the one window, see streams/notifier.py) carries the
+    # Stable per delivery: a copy sent again (the windows in sinks/notify/notifier.py) carries the
     # same Message-ID, which a receiver (or a mail store) can drop it by.
     message["Message-ID"] = f"<{delivery}@miroir>"
     message["X-Miroir-Delivery"] = delivery

@@ -28,3 +28,18 @@ def test_each_expected_delivery_once_and_copies_split_by_whether_a_fault_came_be
 def test_nothing_received_is_all_missing_and_no_copy() -> None:
     counts = tally({"nd-a": ("cb-1", EMAIL)}, [])
     assert (counts["missing"], counts["distinct_delivery_ids"], counts["redelivered_same_id"]) == (1, 0, 0)
+
+
+def test_a_copy_after_a_send_the_notifier_saw_fail_is_explained_once_per_failure() -> None:
+    expected = {"nd-a": ("cb-1", EMAIL), "nd-b": ("cb-1", JSON)}
+    arrivals = [
+        ("nd-a", EMAIL, 10.0),  # taken by a slow server, whose answer came after the notifier's timeout...
+        ("nd-a", EMAIL, 12.0),  # ...so sent again: the notifier recorded one failed send
+        ("nd-a", EMAIL, 13.0),  # a third copy one failure does not explain
+        ("nd-b", JSON, 10.0),
+        ("nd-b", JSON, 11.0),  # no failure recorded for nd-b: a duplicate
+    ]
+    counts = tally(expected, arrivals, failed_sends={"nd-a": 1})
+    assert counts["redelivered_same_id"] == 3
+    assert counts["redelivered_after_failed_send"] == 1 and counts["redelivered_in_fault_window"] == 0
+    assert counts["duplicates_outside_window"] == 2

@@ -32,7 +32,7 @@ from processors.access import User
 from processors.callbacks import callback_id
 from processors.notifications import EMAIL, delivery_id
 from sinks.accounts import AccountStore
-from sinks.notify.store import DUE
+from sinks.notify.store import DUE, delivery_key
 from tools.bench.events import SURVEY
 from tools.receivers import SmtpReceiver, WebhookReceiver, free_port, wait_until
 
@@ -115,6 +115,22 @@ class NotifyRig:
             return int(client.zcount(DUE, f"({after}" if after > float("-inf") else "-inf", "+inf"))
         finally:
             client.close()
+
+    def failed_sends(self) -> dict[str, int]:
+        """delivery id -> the sends of it the notifier recorded as failed (its attempts before the
+        one that was marked sent; a killed notifier records nothing)."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url, decode_responses=True)
+        try:
+            keys = list(client.scan_iter(match=delivery_key("*"), count=1000))
+            with client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hmget(key, "id", "attempts", "state")
+                rows = pipe.execute()
+        finally:
+            client.close()
+        return {i: int(n) - (s == "sent") for i, n, s in rows if i and n and int(n) - (s == "sent") > 0}
 
     def refused_posts(self) -> int:
         return len([p for p in self.hooks.received(HOOK_PATH, status=None) if p.status != 200])
@@ -248,12 +264,20 @@ ON_THE_WIRE = 5.0  # seconds: a receiver may take a send the dead notifier had a
 
 
 def tally(
-    expected: dict[str, tuple[str, str]], arrivals: list[tuple[str, str, float]], faults_at: tuple[float, ...] = ()
+    expected: dict[str, tuple[str, str]],
+    arrivals: list[tuple[str, str, float]],
+    faults_at: tuple[float, ...] = (),
+    failed_sends: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Exactly once, by delivery id: per channel, what was expected and received; the ids missing,
-    the ids nobody expected, and the copies of an id received more than once, split by whether a
-    fault (`faults_at`: a kill, an SMTP server stopped) struck between the two copies (the window
-    the notifier documents: the endpoint took it, the notifier died before it marked it sent).
+    the ids nobody expected, and the copies of an id received more than once, split by what can
+    explain a copy (the notifier's windows, see sinks/notify/notifier.py):
+    - a fault (`faults_at`: a kill, an SMTP server stopped) struck between the two copies: the
+      endpoint took it, the notifier died (or lost the connection) before it heard so;
+    - else a send of that id the notifier itself recorded as failed (`failed_sends`, from its
+      deliveries' attempts): it gave up waiting for the answer (a timeout) that the endpoint, slow
+      but alive, wrote later;
+    - else nothing: a duplicate.
 
     Arrival times are the receiver's: a send the notifier wrote whole just before it was killed
     reaches the receiver's handler a moment after the kill (a loaded test process, seen in chaos
@@ -261,12 +285,16 @@ def tally(
     copies: dict[str, list[float]] = {}
     for delivery, _, at in arrivals:
         copies.setdefault(delivery, []).append(at)
-    in_window = outside = 0
-    for times in copies.values():
+    in_window = after_failed = outside = 0
+    for delivery, times in copies.items():
         times.sort()
+        failed = (failed_sends or {}).get(delivery, 0)
         for first, again in itertools.pairwise(times):
             if any(first - ON_THE_WIRE <= f <= again for f in faults_at):
                 in_window += 1
+            elif failed > 0:
+                failed -= 1
+                after_failed += 1
             else:
                 outside += 1
     out: dict[str, Any] = {
@@ -274,8 +302,9 @@ def tally(
         "distinct_delivery_ids": len(copies.keys() & expected.keys()),
         "missing": len(expected.keys() - copies.keys()),
         "unexpected_ids": len(copies.keys() - expected.keys()),
-        "redelivered_same_id": in_window + outside,
+        "redelivered_same_id": in_window + after_failed + outside,
         "redelivered_in_fault_window": in_window,
+        "redelivered_after_failed_send": after_failed,
         "duplicates_outside_window": outside,
     }
     for channel, label in ((EMAIL, "emails"), (JSON, "webhooks")):

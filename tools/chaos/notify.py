@@ -4,11 +4,12 @@ for a while, the worker SIGKILLed while sends are in flight, each while callback
 Like the intake's scenarios there is no reference run: the feed knows every callback it asked for,
 and each admitted callback must give exactly one e-mail per manager of its site and one post to the
 JSON webhook, checked by delivery id (tools/bench/notify_rig.py). Lost: a delivery that never
-arrived, or a response never admitted. Duplicated: a second copy with no fault between the two, or
-an id nobody expected. Redelivered: a second copy of the same id across a fault, the window the
-notifier documents (the endpoint took it, the notifier died before it marked it sent); reported, not
-hidden. Recovery: from the end of the fault (the server started again, the 500s over, the worker
-started again) until every notification of the callbacks asked for before it had arrived.
+arrived, or a response never admitted. Duplicated: a second copy that neither a fault between the
+two nor a send the notifier recorded as failed explains, or an id nobody expected. Redelivered: a
+second copy of the same id the notifier's windows explain (the endpoint took it; the notifier died,
+or gave up waiting for its answer, before it marked it sent); reported, not hidden. Recovery: from
+the end of the fault (the server started again, the 500s over, the worker started again) until
+every notification of the callbacks asked for before it had arrived.
 
 The worker runs with short retries (first after 1 s, at most 5 s apart) and short send timeouts
 (2 s: a notifier's lease on the deliveries it takes is three times the longest timeout plus 30 s, so
@@ -232,7 +233,8 @@ def _settle(scene: Scene) -> None:
 def notify_outcome(scene: Scene, state: dict[str, Any]) -> Outcome:
     counters, run = state["counters"], scene.run
     admitted = {cb: scene.feed.produced[cb][0] for cb in state["queue"]["entries"] if cb in scene.feed.produced}
-    counts = tally(scene.rig.expected(admitted), scene.rig.arrivals(), tuple(scene.faults_at))
+    failed = scene.rig.failed_sends()
+    counts = tally(scene.rig.expected(admitted), scene.rig.arrivals(), tuple(scene.faults_at), failed)
     processed, duplicates = counters.get("processed", 0), counters.get("duplicate", 0)
     dead = sum(v for k, v in counters.items() if k.startswith("dead:"))
     produced = len(scene.feed.produced)
@@ -243,7 +245,7 @@ def notify_outcome(scene: Scene, state: dict[str, Any]) -> Outcome:
         faults=run.faults,
         lost=counts["missing"] + (produced - len(admitted)),
         duplicated=counts["duplicates_outside_window"] + counts["unexpected_ids"] + queued_twice,
-        redelivered=counts["redelivered_in_fault_window"],
+        redelivered=counts["redelivered_in_fault_window"] + counts["redelivered_after_failed_send"],
         counted_in=counters.get("in", 0),
         processed=processed,
         dead_lettered=dead,
@@ -260,6 +262,7 @@ def notify_outcome(scene: Scene, state: dict[str, Any]) -> Outcome:
             "types_differ": [],
             **counts,
             "webhook_posts_refused": scene.rig.refused_posts(),
+            "deliveries_with_failed_sends": len(failed),
             "first_notification_after_s": scene.first_after,
             "in_flight_at_kill": scene.in_flight,
         },
