@@ -181,7 +181,8 @@ class PipelineSettings(BaseSettings):
     live_step: float = 300.0
     long_window: float = 30 * 86400.0
     long_step: float = 86400.0
-    thresholds_file: Path | None = None
+    thresholds_file: Path | None = None  # journey files added to the shipped ones...
+    journeys_only: bool = False  # ...or read instead of them
     snapshot_interval: float = 30.0
     escalation_interval: float = 30.0
     batch_size: int = Field(default=1000, ge=1)

@@ -12,7 +12,7 @@ from processors.windows import WindowSpec
 def pipeline_config() -> PipelineConfig:
     p = settings.pipeline
     return PipelineConfig(
-        taxonomy=load_taxonomy(p.thresholds_file),
+        taxonomy=load_taxonomy(p.thresholds_file, with_shipped=not p.journeys_only),
         windows=(
             WindowSpec("live", p.live_window, p.live_step),
             WindowSpec("long", p.long_window, p.long_step),

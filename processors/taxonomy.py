@@ -1,14 +1,19 @@
 """The journey taxonomy: journeys, their steps, cues, measurement points, and the mirror's numbers.
 
-Loaded from YAML (`processors/journeys/*.yaml` by default, or the file or folder
-named by MIROIR_THRESHOLDS_FILE). Steps are declared once and shared between
-journeys by id, as "Retrait / pickup" is between home delivery and click & collect.
+Loaded from YAML: the shipped journeys (`processors/journeys/*.yaml`), then the
+file or folder named by MIROIR_THRESHOLDS_FILE, which adds to them (or replaces
+them with MIROIR_JOURNEYS_ONLY=true). Steps are declared once and shared between
+journeys by id, as "Retrait / pickup" is between home delivery and click &
+collect; a step or journey id declared in two files is an error naming both.
 
 Every number of the classification, the states and the callbacks is a field of
 `processors/journeys/thresholds.yaml`, read first; the dataclasses below have no
 defaults of their own, so a field missing there is an error naming it. Any
 file read after it (a journey file, the file or folder named) may override any
-field.
+field. `check_taxonomy` lists what loads but is likely a mistake (cues two steps
+of one journey share, missing labels, steps no journey uses): `miroir journeys check`.
+
+Long on purpose: the taxonomy's types and the one reader of its YAML, which only make sense together.
 """
 
 from __future__ import annotations
@@ -149,6 +154,7 @@ class Taxonomy:
     thresholds: Thresholds
     callbacks: CallbackPolicy
     states: StatePolicy
+    sources: dict[str, str] = field(default_factory=dict, compare=False)  # journey or step id -> its file
 
     def journey(self, journey_id: str) -> Journey | None:
         return self.journeys.get(journey_id)
@@ -165,11 +171,22 @@ T = TypeVar("T")
 
 
 def cue_pattern(cue: str) -> str:
-    """'livr*' -> r'livr\\w*', 'service client*' -> r'service[\\s'-]+client\\w*', accents folded."""
+    """A cue as a regular expression over folded text, on whole words:
+    'livraison' the word itself, 'livr*' a word starting so (livraison, livré), '*conseill*' a word
+    holding it (téléconseiller), 'service client*' words in a row (spaces, hyphens or apostrophes
+    between). Accents and case folded."""
     words = [re.escape(w).replace(r"\*", r"\w*") for w in re.split(r"[\s'-]+", fold(cue.strip())) if w]
-    if not words:
+    if not words or all(set(w) <= set("\\w*") for w in words):
         raise TaxonomyError(f"empty cue {cue!r}")
     return r"\b" + r"[\s'-]+".join(words) + r"(?!\w)"
+
+
+def step_pattern(step: Step) -> str:
+    """All of a step's cues, French and English, as one alternation."""
+    try:
+        return "|".join(cue_pattern(c) for lang in step.cues.values() for c in lang)
+    except TaxonomyError as error:
+        raise TaxonomyError(f"step {step.id!r}: {error}") from None
 
 
 def _number(kind: type, value: Any, where: str) -> Any:
@@ -207,21 +224,21 @@ def _section(cls: type[T], section: str, values: dict[str, dict[str, Any]], defa
     return cls(**values[section])
 
 
-def _journey(journey_id: str, spec: dict[str, Any], steps: dict[str, Step], source: str) -> Journey:
+def _journey(journey_id: str, spec: Any, steps: dict[str, Step], source: str) -> Journey:
+    spec = _mapping(spec, f"{source}: journey {journey_id!r}")
     try:
         chosen = tuple(steps[s] for s in spec["steps"])
     except KeyError as missing:
         raise TaxonomyError(f"{source}: journey {journey_id!r} names unknown step {missing}") from None
-    alternatives = [
-        f"(?P<s{i}>{'|'.join(cue_pattern(c) for lang in step.cues.values() for c in lang)})"
-        for i, step in enumerate(chosen)
-    ]
+    alternatives = [f"(?P<s{i}>{step_pattern(step)})" for i, step in enumerate(chosen)]
     return Journey(journey_id, dict(spec.get("label", {})), chosen, re.compile("|".join(alternatives)))
 
 
-def _step(step_id: str, spec: dict[str, Any], source: str, callbacks: CallbackPolicy) -> Step:
+def _step(step_id: str, spec: Any, source: str, callbacks: CallbackPolicy) -> Step:
     """A step; its measurement point's threshold takes callbacks.default_threshold for a scale it leaves out."""
-    cues = {lang: tuple(str(c) for c in spec.get("cues", {}).get(lang, [])) for lang in ("fr", "en")}
+    spec = _mapping(spec, f"{source}: step {step_id!r}")
+    given = _mapping(spec.get("cues"), f"{source}: step {step_id!r} cues")
+    cues = {lang: tuple(str(c) for c in given.get(lang) or []) for lang in ("fr", "en")}
     if not cues["fr"] or not cues["en"]:
         raise TaxonomyError(f"{source}: step {step_id!r} needs both fr and en cues")
     point = spec.get("measurement_point")
@@ -240,30 +257,61 @@ def _step(step_id: str, spec: dict[str, Any], source: str, callbacks: CallbackPo
     return Step(step_id, dict(spec.get("label", {})), cues, measurement, float(alert) if alert is not None else None)
 
 
-def _files(path: Path, defaults: Path) -> list[Path]:
-    """The defaults first, then the folder's files in name order (or the one file named)."""
-    if path.is_dir():
-        files = sorted(path.glob("*.yaml"))
-    elif path.exists():
-        files = [path]
-    else:
-        raise TaxonomyError(f"taxonomy file {path} does not exist")
+def _files(path: Path | None, defaults: Path, with_shipped: bool) -> list[Path]:
+    """The defaults first, then the shipped journeys (`with_shipped`, or no path), then the
+    folder's files in name order (or the one file named); each file once."""
+    files = sorted(DEFAULT_DIR.glob("*.yaml")) if with_shipped or path is None else []
+    if path is not None:
+        if path.is_dir():
+            files += sorted(path.glob("*.yaml"))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise TaxonomyError(f"taxonomy file {path} does not exist")
     if not defaults.exists():
         raise TaxonomyError(f"defaults file {defaults} does not exist")
-    return [defaults, *(f for f in files if f.resolve() != defaults.resolve())]
+    seen = {defaults.resolve()}
+    ordered = [defaults]
+    for file in files:
+        if file.resolve() not in seen:
+            seen.add(file.resolve())
+            ordered.append(file)
+    return ordered
 
 
-def load_taxonomy(path: Path | None = None, defaults: Path = DEFAULTS) -> Taxonomy:
-    """Merge the defaults (thresholds.yaml), then the YAML files of a folder (or one file) over them."""
-    step_specs: dict[str, tuple[dict[str, Any], str]] = {}
-    journey_specs: dict[str, tuple[dict[str, Any], str]] = {}
+def _read(file: Path) -> dict[str, Any]:
+    try:
+        return _mapping(yaml.safe_load(file.read_text(encoding="utf-8")), file.name)
+    except yaml.YAMLError as error:
+        hint = ' (a cue starting with * must be quoted: "*conseill*")' if "alias" in str(error) else ""
+        raise TaxonomyError(f"{file}: not valid YAML{hint}: {error}") from None
+
+
+def _declare(kind: str, ident: str, spec: Any, file: Path, into: dict[str, tuple[Any, str]]) -> None:
+    if ident in into:
+        raise TaxonomyError(
+            f"{file}: {kind} {ident!r} is already declared in {into[ident][1]}; {kind} ids are shared by every "
+            f"journey file: rename one (or set MIROIR_JOURNEYS_ONLY=true to use only your own files)"
+        )
+    into[ident] = (spec, str(file))
+
+
+def load_taxonomy(path: Path | None = None, defaults: Path = DEFAULTS, with_shipped: bool = False) -> Taxonomy:
+    """Merge the defaults (thresholds.yaml), then the YAML files of a folder (or one file) over them;
+    no path: the shipped journeys; `with_shipped`: the shipped ones and the path's."""
+    step_specs: dict[str, tuple[Any, str]] = {}
+    journey_specs: dict[str, tuple[Any, str]] = {}
     values: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
-    for file in _files(path or DEFAULT_DIR, defaults):
-        document = _mapping(yaml.safe_load(file.read_text()), file.name)
+    for file in _files(path, defaults, with_shipped):
+        document = _read(file)
+        unknown = sorted(set(document) - {"steps", "journeys", *SECTIONS})
+        if unknown:
+            known = ", ".join(sorted({"steps", "journeys", *SECTIONS}))
+            raise TaxonomyError(f"{file}: unknown section {unknown[0]!r}; known: {known}")
         for step_id, spec in _mapping(document.get("steps"), f"{file.name}: steps").items():
-            step_specs[step_id] = (spec, file.name)
+            _declare("step", step_id, spec, file, step_specs)
         for journey_id, spec in _mapping(document.get("journeys"), f"{file.name}: journeys").items():
-            journey_specs[journey_id] = (spec, file.name)
+            _declare("journey", journey_id, spec, file, journey_specs)
         for section, (cls, noun) in SECTIONS.items():
             types = get_type_hints(cls)
             for name, value in _mapping(document.get(section), f"{file.name}: {section}").items():
@@ -277,4 +325,5 @@ def load_taxonomy(path: Path | None = None, defaults: Path = DEFAULTS) -> Taxono
     if not journey_specs:
         raise TaxonomyError(f"no journeys in {path or DEFAULT_DIR}")
     journeys = {jid: _journey(jid, spec, steps, src) for jid, (spec, src) in journey_specs.items()}
-    return Taxonomy(journeys, thresholds, callbacks, states)
+    sources = {i: src for specs in (step_specs, journey_specs) for i, (_, src) in specs.items()}
+    return Taxonomy(journeys, thresholds, callbacks, states, sources)

@@ -11,7 +11,16 @@ import time
 
 def run_worker(argv: list[str]) -> None:
     from config.settings import settings
+    from processors.config import pipeline_config
+    from processors.journey_check import loaded_from
+    from processors.taxonomy import TaxonomyError
     from streams.app import app
+
+    try:  # a wrong journey file stops the worker here, with its reason, not inside an agent
+        taxonomy = pipeline_config().taxonomy
+    except TaxonomyError as error:
+        sys.exit(f"miroir worker: {error}")
+    print(f"miroir worker: journeys {loaded_from(taxonomy)}", file=sys.stderr, flush=True)
 
     # faust creates its data folder but not the folders above it.
     settings.pipeline.data_dir.mkdir(parents=True, exist_ok=True)

@@ -219,7 +219,8 @@ def replay_file(
     """Send every good row to the kind's input topic (the settings' name for it), keyed by its
     business id; a dry run sends nothing and keeps the first records to show."""
     result = ReplayResult(settings.pipeline.topics.of_kind(mapping.kind), dry_run=dry_run)
-    taxonomy = load_taxonomy(settings.pipeline.thresholds_file)
+    p = settings.pipeline
+    taxonomy = load_taxonomy(p.thresholds_file, with_shipped=not p.journeys_only)
     stream = outcomes(rows, mapping, now or datetime.now(UTC), taxonomy)
     if dry_run:
         for outcome in stream:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from processors.callbacks import priority, wants_callback
+from processors.journey_check import check_taxonomy, loaded_from
 from processors.states import customer_state, staff_mention_polarity, staff_state
 from processors.taxonomy import (
     DEFAULT_DIR,
@@ -30,7 +31,11 @@ def steps_in(journey: str, text: str) -> list[str]:
 
 
 def test_the_shipped_journeys() -> None:
-    assert set(TAXONOMY.journeys) == {"home_delivery", "click_collect", "phone_shop", "air_travel"}
+    assert set(TAXONOMY.journeys) == {
+        *("home_delivery", "click_collect", "phone_shop", "air_travel", "hotel_stay", "restaurant_meal"),
+        *("public_service", "pharmacy", "food_delivery", "insurance"),
+    }
+    assert check_taxonomy(TAXONOMY) == []  # what ships passes its own check
     home, collect = TAXONOMY.journeys["home_delivery"], TAXONOMY.journeys["click_collect"]
     assert home.step("pickup") is collect.step("pickup")  # "Retrait" is one step shared by both
     assert [s.id for s in TAXONOMY.journeys["phone_shop"].steps] == [
@@ -71,6 +76,76 @@ def test_each_measurement_point_has_its_own_threshold() -> None:
 
 def test_cue_pattern() -> None:
     assert cue_pattern("Service client*") == r"\bservice[\s'-]+client\w*(?!\w)"
+    # whole word, prefix, inside a word
+    assert [bool(re.search(cue_pattern(c), "les teleconseillers")) for c in ("conseil", "conseill*", "*conseill*")] == [
+        False,
+        False,
+        True,
+    ]
+    with pytest.raises(TaxonomyError, match="empty cue"):
+        cue_pattern("*")
+
+
+JOURNEY = """
+steps:
+  {step}:
+    label: {{fr: Accueil, en: Welcome}}
+    cues: {{fr: [accueil*, "*conseill*"], en: [welcome*]}}
+  wait:
+    label: {{fr: Attente, en: Waiting}}
+    cues: {{fr: [attente, accueil], en: [wait*]}}
+journeys:
+  {journey}:
+    label: {{fr: Agence, en: Branch}}
+    steps: [{step}, wait]
+"""
+
+
+def test_a_users_file_adds_to_the_shipped_journeys_unless_told_to_replace_them(tmp_path: Path) -> None:
+    mine = tmp_path / "agency.yaml"
+    mine.write_text(JOURNEY.format(step="welcome", journey="agency"))
+    added = load_taxonomy(mine, with_shipped=True)
+    assert {"agency", "phone_shop", "home_delivery"} <= set(added.journeys)
+    assert added.sources["agency"] == str(mine) and added.sources["phone_shop"].endswith("ecommerce.yaml")
+    assert f"agency from {mine}" in loaded_from(added)
+    assert set(load_taxonomy(mine).journeys) == {"agency"}  # alone: only the file's
+
+
+def test_an_id_declared_in_two_files_is_an_error_naming_both(tmp_path: Path) -> None:
+    mine = tmp_path / "agency.yaml"
+    mine.write_text(JOURNEY.format(step="pickup", journey="agency"))  # 'pickup' ships with the furniture store
+    with pytest.raises(TaxonomyError, match=r"step 'pickup' is already declared in .*furniture_store.yaml"):
+        load_taxonomy(mine, with_shipped=True)
+    mine.write_text(JOURNEY.format(step="welcome", journey="phone_shop"))
+    with pytest.raises(TaxonomyError, match=r"journey 'phone_shop' is already declared in .*ecommerce.yaml"):
+        load_taxonomy(mine, with_shipped=True)
+
+
+def test_an_unquoted_inside_word_cue_says_to_quote_it(tmp_path: Path) -> None:
+    mine = tmp_path / "agency.yaml"
+    mine.write_text(JOURNEY.format(step="welcome", journey="agency").replace('"*conseill*"', "*conseill*"))
+    with pytest.raises(TaxonomyError, match=r"must be quoted"):
+        load_taxonomy(mine)
+
+
+def test_the_check_names_shared_cues_missing_labels_and_unused_steps(tmp_path: Path) -> None:
+    mine = tmp_path / "agency.yaml"
+    text = JOURNEY.format(step="welcome", journey="agency").replace("{fr: Attente, en: Waiting}", "{fr: Attente}")
+    lonely = "  lonely:\n    label: {fr: Seul, en: Alone}\n    cues: {fr: [seul], en: [alone]}\n"
+    mine.write_text(text.replace("journeys:", lonely + "journeys:"))
+    problems = sorted(p.what for p in check_taxonomy(load_taxonomy(mine)))
+    assert problems == [
+        "journey 'agency': cue 'accueil*' of step 'welcome' also matches step 'wait': a text naming it counts for both",
+        "step 'lonely' is declared but no journey lists it",
+        "step 'wait' has no label in en",
+    ]
+
+
+def test_an_unknown_section_is_an_error(tmp_path: Path) -> None:
+    mine = tmp_path / "agency.yaml"
+    mine.write_text(JOURNEY.format(step="welcome", journey="agency").replace("journeys:", "journey:"))
+    with pytest.raises(TaxonomyError, match=r"unknown section 'journey'; known: callbacks, journeys, states, steps"):
+        load_taxonomy(mine)
 
 
 def test_a_wrong_taxonomy_is_a_clear_error(tmp_path: Path) -> None:
