@@ -27,6 +27,7 @@ stack_app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 from miroir.callbacks_cli import callbacks_app  # noqa: E402
 from miroir.intake_cli import intake_app  # noqa: E402
+from miroir.journeys_cli import journeys_app  # noqa: E402
 from miroir.managers_cli import managers_app  # noqa: E402
 from miroir.measure_cli import measure  # noqa: E402
 from miroir.privacy_cli import privacy_app  # noqa: E402
@@ -35,6 +36,7 @@ from miroir.users_cli import users_app  # noqa: E402
 
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(intake_app, name="intake")
+app.add_typer(journeys_app, name="journeys")
 app.add_typer(managers_app, name="managers")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(users_app, name="users")
