@@ -40,7 +40,7 @@ def test_a_good_file_passes_and_the_sample_shows_each_step_it_hits(tmp_path: Pat
 def test_each_stumble_is_named_and_exits_1(tmp_path: Path) -> None:
     mine = tmp_path / "agency.yaml"
     for broken, said in (
-        (AGENCY.replace("agency_welcome, agency_wait]", "agency_welcome, agency_queue]"), "unknown step 'agency_queue'"),
+        (AGENCY.replace("agency_wait]", "agency_queue]"), "unknown step 'agency_queue'"),
         (AGENCY.replace("en: [wait*]", "en: []"), "needs both fr and en cues"),
         (AGENCY.replace('"*conseill*"', "*conseill*"), "must be quoted"),
         (AGENCY.replace("agency_wait:\n", "pickup:\n").replace("agency_wait]", "pickup]"), "already declared in"),
