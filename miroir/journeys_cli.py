@@ -1,8 +1,8 @@
 """`miroir journeys`: the journeys the worker would load, and an offline check of journey files.
 
-    miroir journeys list                      # the journeys the settings load, and from where
-    miroir journeys check my-journeys/        # what would fail, what looks wrong; exit 1 on either
-    miroir journeys check agency.yaml --text "Accueil souriant mais attente trop longue"
+miroir journeys list                      # the journeys the settings load, and from where
+miroir journeys check my-journeys/        # what would fail, what looks wrong; exit 1 on either
+miroir journeys check agency.yaml --text "Accueil souriant mais attente trop longue"
 """
 
 from __future__ import annotations
@@ -78,4 +78,3 @@ def _sample(taxonomy: Taxonomy, journeys: list[Journey], text: str) -> None:
         if not analysis.steps:
             table.add_row(journey.id, "-", f"{analysis.polarity:+.2f} (whole text)", "no cue of this journey")
     console.print(table)
-
