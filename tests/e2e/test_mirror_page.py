@@ -109,7 +109,7 @@ def test_with_redis_unreachable_the_page_stays_live_and_says_since_when(stack: S
 
 
 def test_without_a_journey_in_the_url_the_page_opens_on_one_with_data(stack: Settings) -> None:
-    """The taxonomy's first journey has no data here; the pilot's only journey with data is its last.
+    """The taxonomy's first journey has no data here; the pilot's only journey with data comes later.
     The page renders before the read-out arrives, then moves to the journey with data."""
     import time
     import uuid
@@ -124,7 +124,7 @@ def test_without_a_journey_in_the_url_the_page_opens_on_one_with_data(stack: Set
 
     journeys = list(pipeline_config().taxonomy.journeys)
     only = "click_collect"
-    assert journeys[0] != only and journeys[-1] == only
+    assert journeys[0] != only and only in journeys
     run = uuid.uuid4().hex[:8]  # topics of its own: no other test's records reach this pilot
     topics = {"survey": f"test-page-survey-{run}", "staff": f"test-page-staff-{run}"}
     ensure_topics(stack, list(topics.values()))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tools.bench.notify_rig import EMAIL, JSON, tally
+from tools.bench.notify_rig import EMAIL, JSON
+from tools.bench.notify_tally import tally
 
 
 def test_each_expected_delivery_once_and_copies_split_by_whether_a_fault_came_between() -> None:

@@ -28,7 +28,8 @@ from rich.console import Console
 from config.settings import Settings
 from sinks.callback_queue import callback_key, site_stream
 from tools.bench.latency import _poll_callbacks
-from tools.bench.notify_rig import EMAIL, JSON, Feed, first_arrivals, notify_rig, tally
+from tools.bench.notify_rig import EMAIL, JSON, Feed, notify_rig
+from tools.bench.notify_tally import first_arrivals, tally
 from tools.workers import pilot_workers
 
 STALL_SECONDS = 60.0  # no new notification for this long after the last produce: the rest is missing

@@ -6,7 +6,7 @@ site), a feed of dissatisfied survey responses, and the exact tally of what arri
         env = {**rig.env, ...}           # MIROIR_REDIS_URL, MIROIR_NOTIFY_SMTP_*, the channels file
         feed = Feed(settings, topic, rig.sites, tag)
         ...
-        tally(rig.expected(feed.admitted_ids()), rig.arrivals(), faults_at=[...])
+        tally(rig.expected(feed.admitted_ids()), rig.arrivals(), faults_at=[...])  # notify_tally.py
 
 The Redis is a redis-server of the rig's own on a free port: the outbox's consumer group is global
 to a Redis, so a worker of anyone else's on the stack's Redis would take (and send) these entries.
@@ -15,7 +15,6 @@ to a Redis, so a worker of anyone else's on the stack's Redis would take (and se
 from __future__ import annotations
 
 import asyncio
-import itertools
 import secrets
 import subprocess
 import threading
@@ -258,64 +257,3 @@ class Feed:
         """{callback: site} of the responses produced before `before` (time.time())."""
         with self._lock:
             return {cb: site for cb, (site, at) in self.produced.items() if at < before}
-
-
-ON_THE_WIRE = 5.0  # seconds: a receiver may take a send the dead notifier had already written
-
-
-def tally(
-    expected: dict[str, tuple[str, str]],
-    arrivals: list[tuple[str, str, float]],
-    faults_at: tuple[float, ...] = (),
-    failed_sends: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    """Exactly once, by delivery id: per channel, what was expected and received; the ids missing,
-    the ids nobody expected, and the copies of an id received more than once, split by what can
-    explain a copy (the notifier's windows, see sinks/notify/notifier.py):
-    - a fault (`faults_at`: a kill, an SMTP server stopped) struck between the two copies: the
-      endpoint took it, the notifier died (or lost the connection) before it heard so;
-    - else a send of that id the notifier itself recorded as failed (`failed_sends`, from its
-      deliveries' attempts): it gave up waiting for the answer (a timeout) that the endpoint, slow
-      but alive, wrote later;
-    - else nothing: a duplicate.
-
-    Arrival times are the receiver's: a send the notifier wrote whole just before it was killed
-    reaches the receiver's handler a moment after the kill (a loaded test process, seen in chaos
-    runs), so a fault up to ON_THE_WIRE seconds before the first copy still counts as between."""
-    copies: dict[str, list[float]] = {}
-    for delivery, _, at in arrivals:
-        copies.setdefault(delivery, []).append(at)
-    in_window = after_failed = outside = 0
-    for delivery, times in copies.items():
-        times.sort()
-        failed = (failed_sends or {}).get(delivery, 0)
-        for first, again in itertools.pairwise(times):
-            if any(first - ON_THE_WIRE <= f <= again for f in faults_at):
-                in_window += 1
-            elif failed > 0:
-                failed -= 1
-                after_failed += 1
-            else:
-                outside += 1
-    out: dict[str, Any] = {
-        "deliveries_expected": len(expected),
-        "distinct_delivery_ids": len(copies.keys() & expected.keys()),
-        "missing": len(expected.keys() - copies.keys()),
-        "unexpected_ids": len(copies.keys() - expected.keys()),
-        "redelivered_same_id": in_window + after_failed + outside,
-        "redelivered_in_fault_window": in_window,
-        "redelivered_after_failed_send": after_failed,
-        "duplicates_outside_window": outside,
-    }
-    for channel, label in ((EMAIL, "emails"), (JSON, "webhooks")):
-        out[f"{label}_expected"] = sum(1 for _, c in expected.values() if c == channel)
-        out[f"{label}_received"] = sum(1 for _, c, _ in arrivals if c == channel)
-    return out
-
-
-def first_arrivals(arrivals: list[tuple[str, str, float]]) -> dict[str, float]:
-    """Each delivery id's first arrival."""
-    first: dict[str, float] = {}
-    for delivery, _, at in arrivals:
-        first[delivery] = min(at, first.get(delivery, at))
-    return first

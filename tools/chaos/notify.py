@@ -29,7 +29,8 @@ from typing import Any
 from rich.console import Console
 
 from config.settings import Settings
-from tools.bench.notify_rig import EMAIL, JSON, Feed, NotifyRig, first_arrivals, notify_rig, tally
+from tools.bench.notify_rig import EMAIL, JSON, Feed, NotifyRig, notify_rig
+from tools.bench.notify_tally import first_arrivals, tally
 from tools.chaos.compare import Outcome
 from tools.chaos.options import ChaosError, ChaosOptions
 from tools.chaos.replay import Replay
