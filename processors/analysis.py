@@ -1,13 +1,23 @@
-"""One verbatim -> its language, its polarity, and the polarity of each step it speaks of."""
+"""One verbatim -> its language, its polarity, and the polarity of each step it speaks of.
+
+A verbatim is read once (`read`): folded, cut into words and clauses, its language told, each
+clause scored from running sums of its feature weights. Each journey then only looks its cues up
+in those words (`steps_of`): a staff story checked against every journey is read once, not once
+per journey. A step takes the polarity of the whole clause that names it (sentences, cut at
+"mais", "par contre", "but"...; two steps in one clause part at a comma or an "et"), not of the
+text cut at its cue, and without the cue's own word (it says what the clause is about, not how it
+went), unless the cues are all the clause holds; named in several clauses, the mean of theirs, each
+weighed by how much of the model's vocabulary it holds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from processors.sentiment import model_for, polarity
+from processors.sentiment import Sums, judges, model_for, textblob_polarity
 from processors.taxonomy import Journey
-from processors.text import clauses, detect_language, fold, split_between
+from processors.text import Words, clause_spans, detect_language, fold, read_words, split_between
 
 EVIDENCE_CHARS = 280
 
@@ -31,40 +41,102 @@ class Analysis:
         return bool(self.steps)
 
 
-def analyse(text: str, journey: Journey, language: str | None = None, measurement_step: str | None = None) -> Analysis:
-    """Score the clause around each step's cue, not the whole text, so that
-    'livraison rapide mais SAV injoignable' gives each step its own polarity.
+@dataclass(frozen=True)
+class Reading:
+    """A verbatim read once, for any journey."""
 
-    The text is folded and its features weighed once; each step's span is then
-    scored from those weights, without reading the text again."""
+    text: str
+    folded: str
+    language: str
+    words: Words
+    clauses: list[tuple[int, int]]  # [first word, end word)
+    sums: Sums | None  # None: no model shipped for the language (TextBlob on each span)
+    polarity: float
+
+    def span(self, start: int, end: int, without: Iterable[int] = ()) -> tuple[float, int]:
+        """Polarity of words [start, end) and its weight (the known features it rests on);
+        `without`: words whose own features are left out (sentiment.LinearSentiment.span)."""
+        model = model_for(self.language)
+        if model is None or self.sums is None:
+            if end <= start:
+                return 0.0, 0
+            piece = self.folded[self.words.starts[start] : self.words.ends[end - 1]]
+            return textblob_polarity(piece, self.language), end - start
+        return model.span(self.sums, start, end, without)
+
+    def quote(self, start: int, end: int) -> str:
+        """The original text of words [start, end), as evidence."""
+        w = self.words
+        if end <= start:
+            return ""
+        a, b = w.starts[start], w.ends[end - 1]
+        shown = self.text[a:b] if len(self.folded) == len(self.text) else self.folded[a:b]
+        return shown.strip()[:EVIDENCE_CHARS]
+
+
+def read(text: str, language: str | None = None) -> Reading:
     folded = fold(text)
-    language = language if language in ("fr", "en") else detect_language(text, folded)
-    score = _span_scorer(folded, language)
-    same_places = len(folded) == len(text)  # folding kept every offset (no ligature expanded)
-    per_step: dict[str, list[float]] = {}
-    evidence: dict[str, str] = {}
-    for clause in clauses(folded):
-        first_cue: dict[str, int] = {}
-        for mention in journey.all_mentions(clause.text):
-            first_cue.setdefault(mention.step_id, mention.start)
-        if not first_cue:
-            continue
-        steps = sorted(first_cue, key=first_cue.__getitem__)
-        spans = split_between(clause.text, sorted(first_cue.values()))
-        for step_id, (start, end) in zip(steps, spans, strict=True):
-            per_step.setdefault(step_id, []).append(score(clause.start + start, clause.start + end))
-            shown = text[clause.start : clause.end] if same_places else clause.text
-            evidence.setdefault(step_id, shown.strip()[:EVIDENCE_CHARS])
-    whole = score(0, len(folded))
-    found = [StepPolarity(step, sum(p) / len(p), True, evidence[step]) for step, p in per_step.items()]
-    if measurement_step and measurement_step not in per_step:
-        found.append(StepPolarity(measurement_step, whole, False, text.strip()[:EVIDENCE_CHARS]))
-    return Analysis(language, whole, tuple(found))
-
-
-def _span_scorer(folded: str, language: str) -> Callable[[int, int], float]:
+    words = read_words(folded)
+    language = language if language in ("fr", "en") else detect_language(text, folded, words.words)
     model = model_for(language)
-    if model is None:  # no shipped model: TextBlob on each span
-        return lambda start, end: polarity(folded[start:end], language, folded=True)
-    weighed = model.weighed(folded)
-    return lambda start, end: model.span_polarity(weighed, start, end)
+    sums = model.sums(words) if model is not None else None
+    whole = model.span(sums, 0, len(words.words))[0] if model and sums else textblob_polarity(text, language)
+    return Reading(text, folded, language, words, clause_spans(words), sums, whole)
+
+
+def steps_of(reading: Reading, journey: Journey, measurement_step: str | None = None) -> Analysis:
+    """The steps of `journey` a reading speaks of, each with the polarity of its clauses."""
+    w = reading.words
+    found = journey.cues.matches(w.words, w.before)
+    per_step: dict[int, list[tuple[float, int]]] = {}
+    evidence: dict[int, str] = {}
+    if found:
+        cue_words = {i for _, first_word, end_word in found for i in range(first_word, end_word)}
+        at = 0
+        for start, end in reading.clauses:
+            first: dict[int, int] = {}
+            while at < len(found) and found[at][1] < end:
+                step, word, _ = found[at]
+                if word >= start:
+                    first.setdefault(step, word)
+                at += 1
+            if not first:
+                continue
+            steps = sorted(first, key=first.__getitem__)
+            for step, (a, b) in zip(steps, split_between(w, start, end, [first[s] for s in steps]), strict=True):
+                cues = cue_words.intersection(range(a, b))
+                if all(k in cues or not judges(w.words[k]) for k in range(a, b)):
+                    cues = set()  # the cues are all it says ("SAV injoignable"): they judge, then
+                per_step.setdefault(step, []).append(reading.span(a, b, cues))
+                evidence.setdefault(step, reading.quote(a, b))
+    out = [
+        StepPolarity(journey.steps[step].id, _weighted(scores), True, evidence[step])
+        for step, scores in sorted(per_step.items(), key=lambda item: _first_named(found, item[0]))
+    ]
+    if measurement_step and all(s.step_id != measurement_step for s in out):
+        out.append(StepPolarity(measurement_step, reading.polarity, False, reading.text.strip()[:EVIDENCE_CHARS]))
+    return Analysis(reading.language, reading.polarity, tuple(out))
+
+
+def _first_named(found: list[tuple[int, int, int]], step: int) -> int:
+    return next(word for s, word, _ in found if s == step)
+
+
+def _weighted(scores: list[tuple[float, int]]) -> float:
+    total = sum(weight for _, weight in scores)
+    if not total:
+        return sum(p for p, _ in scores) / len(scores)
+    return sum(p * weight for p, weight in scores) / total
+
+
+def analyse(text: str, journey: Journey, language: str | None = None, measurement_step: str | None = None) -> Analysis:
+    """Score the clause that names each step, not the whole text, so that
+    'livraison rapide mais SAV injoignable' gives each step its own polarity."""
+    return steps_of(read(text, language), journey, measurement_step)
+
+
+def analyse_many(
+    texts: Iterable[str], journey: Journey, language: str | None = None, measurement_step: str | None = None
+) -> list[Analysis]:
+    """A batch: the model's and the journey's caches serve every verbatim of it."""
+    return [steps_of(read(text, language), journey, measurement_step) for text in texts]

@@ -7,10 +7,9 @@ module lists the rest, which loads but reads the wrong steps or shows a step wit
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from processors.taxonomy import Journey, Step, Taxonomy, step_pattern
+from processors.taxonomy import Journey, Step, Taxonomy
 from processors.text import fold
 
 
@@ -28,16 +27,15 @@ def _sample(cue: str) -> str:
 def shared_cues(journey: Journey) -> list[tuple[str, Step, Step]]:
     """(cue, its step, another step of the journey whose cues also match it): a text naming it
     would count for both steps."""
-    patterns = {step.id: re.compile(step_pattern(step)) for step in journey.steps}
     found, seen = [], set()
-    for step in journey.steps:
+    for index, step in enumerate(journey.steps):
         for cue in (c for lang in step.cues.values() for c in lang):
             sample = _sample(cue)
-            for other in journey.steps:
-                pair = (sample, *sorted((step.id, other.id)))
-                if other.id != step.id and sample and pair not in seen and patterns[other.id].fullmatch(sample):
+            for other in sorted(journey.cues.matches_whole(sample) - {index}) if sample else ():
+                pair = (sample, *sorted((step.id, journey.steps[other].id)))
+                if pair not in seen:
                     seen.add(pair)
-                    found.append((cue, step, other))
+                    found.append((cue, step, journey.steps[other]))
     return found
 
 

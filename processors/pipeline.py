@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from processors.analysis import Analysis, analyse
+from processors.analysis import Analysis, analyse, read, steps_of
 from processors.mirror import Classification, alert_kinds, classify
 from processors.offsets import Ranges, add, as_ranges
 from processors.privacy import pseudonym, subjects_of
@@ -108,8 +108,9 @@ def observe_staff_feedback(
     )
     tagged, polarity = False, 0.0
     teller = (record["site"], pseudonym(record["staff_ref"], config.secret))  # once, not per journey
+    reading = read(record["verbatim"], record.get("language"))  # once, whatever the number of journeys
     for journey in journeys:
-        analysis = analyse(record["verbatim"], journey, record.get("language"), record.get("step_id"))
+        analysis = steps_of(reading, journey, record.get("step_id"))
         polarities = {
             s.step_id: staff_mention_polarity(s.polarity, record["prompt"], config.taxonomy.states)
             for s in analysis.steps

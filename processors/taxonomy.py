@@ -18,7 +18,6 @@ Long on purpose: the taxonomy's types and the one reader of its YAML, which only
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +25,8 @@ from typing import Any, TypeVar, get_type_hints
 
 import yaml
 
-from processors.text import fold
+from processors.cues import CueError, CueMatcher, cue_words
+from processors.text import read_words
 
 DEFAULT_DIR = Path(__file__).parent / "journeys"
 DEFAULTS = DEFAULT_DIR / "thresholds.yaml"
@@ -135,16 +135,17 @@ class Journey:
     id: str
     label: dict[str, str]
     steps: tuple[Step, ...]
-    _matcher: re.Pattern[str] = field(repr=False, compare=False)
+    cues: CueMatcher = field(repr=False, compare=False)
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
 
     def all_mentions(self, folded: str) -> list[Mention]:
-        """Every cue occurrence, in order (several per step possible)."""
+        """Every cue occurrence in folded text, in order (several per step possible)."""
+        w = read_words(folded)
         return [
-            Mention(self.steps[int(str(m.lastgroup)[1:])].id, m.start(), m.end())
-            for m in self._matcher.finditer(folded)
+            Mention(self.steps[step].id, w.starts[first], w.ends[end - 1])
+            for step, first, end in self.cues.matches(w.words, w.before)
         ]
 
 
@@ -168,25 +169,6 @@ SECTIONS: dict[str, tuple[type, str]] = {
 }
 _PAIRS = tuple[tuple[str, float], ...]
 T = TypeVar("T")
-
-
-def cue_pattern(cue: str) -> str:
-    """A cue as a regular expression over folded text, on whole words:
-    'livraison' the word itself, 'livr*' a word starting so (livraison, livré), '*conseill*' a word
-    holding it (téléconseiller), 'service client*' words in a row (spaces, hyphens or apostrophes
-    between). Accents and case folded."""
-    words = [re.escape(w).replace(r"\*", r"\w*") for w in re.split(r"[\s'-]+", fold(cue.strip())) if w]
-    if not words or all(set(w) <= set("\\w*") for w in words):
-        raise TaxonomyError(f"empty cue {cue!r}")
-    return r"\b" + r"[\s'-]+".join(words) + r"(?!\w)"
-
-
-def step_pattern(step: Step) -> str:
-    """All of a step's cues, French and English, as one alternation."""
-    try:
-        return "|".join(cue_pattern(c) for lang in step.cues.values() for c in lang)
-    except TaxonomyError as error:
-        raise TaxonomyError(f"step {step.id!r}: {error}") from None
 
 
 def _number(kind: type, value: Any, where: str) -> Any:
@@ -230,8 +212,18 @@ def _journey(journey_id: str, spec: Any, steps: dict[str, Step], source: str) ->
         chosen = tuple(steps[s] for s in spec["steps"])
     except KeyError as missing:
         raise TaxonomyError(f"{source}: journey {journey_id!r} names unknown step {missing}") from None
-    alternatives = [f"(?P<s{i}>{step_pattern(step)})" for i, step in enumerate(chosen)]
-    return Journey(journey_id, dict(spec.get("label", {})), chosen, re.compile("|".join(alternatives)))
+    return Journey(journey_id, dict(spec.get("label", {})), chosen, step_cues(chosen))
+
+
+def step_cues(steps: tuple[Step, ...]) -> CueMatcher:
+    """The steps' cues, French and English, in one matcher."""
+    for step in steps:
+        for cue in (c for lang in step.cues.values() for c in lang):
+            try:
+                cue_words(cue)
+            except CueError as error:
+                raise TaxonomyError(f"step {step.id!r}: {error}") from None
+    return CueMatcher.of([[c for lang in step.cues.values() for c in lang] for step in steps])
 
 
 def _step(step_id: str, spec: Any, source: str, callbacks: CallbackPolicy) -> Step:

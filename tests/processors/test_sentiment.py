@@ -18,8 +18,19 @@ def test_models_ship_with_their_provenance_and_load_offline() -> None:
 
 
 def test_negation_scopes_are_marked() -> None:
-    assert features("pas content du tout")[:3] == ["pas", "!content", "!du"]
+    found = features("pas content du tout")
+    assert "!content" in found and "pas !content" in found and "content" not in found
     assert "!good" in features("it wasn't good")
+    assert "!aimable" in features("il n'est plus aimable")  # "ne ... plus": no longer
+    assert "cher" in features("plus cher qu'ailleurs") and "!cher" not in features("plus cher qu'ailleurs")
+    assert "!cher" in features("moins cher qu'ailleurs")  # "moins cher" reads as "pas cher"
+
+
+def test_modifiers_weigh_only_through_the_word_they_modify() -> None:
+    found = features("Le prix est un peu élevé, trop cher")
+    assert not {"un", "peu", "un peu", "trop", "le", "est"} & set(found)
+    assert {"peu eleve", "trop cher", "prix", "cher"} <= set(found)
+    assert "~resili" in features("résiliation") and "~resili" in features("résilié")  # one judgement, two forms
 
 
 @pytest.mark.parametrize(

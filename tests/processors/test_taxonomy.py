@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from processors.callbacks import priority, wants_callback
+from processors.cues import CueError, CueMatcher
 from processors.journey_check import check_taxonomy, loaded_from
 from processors.states import customer_state, staff_mention_polarity, staff_state
 from processors.taxonomy import (
@@ -16,10 +17,9 @@ from processors.taxonomy import (
     StatePolicy,
     TaxonomyError,
     Thresholds,
-    cue_pattern,
     load_taxonomy,
 )
-from processors.text import fold
+from processors.text import fold, read_words
 from tests.examples import EXAMPLES
 
 TAXONOMY = load_taxonomy()
@@ -74,16 +74,13 @@ def test_each_measurement_point_has_its_own_threshold() -> None:
     assert after_sales.measurement_point.is_below(2, "CSAT")
 
 
-def test_cue_pattern() -> None:
-    assert cue_pattern("Service client*") == r"\bservice[\s'-]+client\w*(?!\w)"
-    # whole word, prefix, inside a word
-    assert [bool(re.search(cue_pattern(c), "les teleconseillers")) for c in ("conseil", "conseill*", "*conseill*")] == [
-        False,
-        False,
-        True,
-    ]
-    with pytest.raises(TaxonomyError, match="empty cue"):
-        cue_pattern("*")
+def test_cue_forms_whole_word_start_part_and_words_in_a_row() -> None:
+    matcher = CueMatcher.of([["conseil"], ["conseill*"], ["*conseill*"], ["service client*"], ["rembours*ment"]])
+    words = read_words("les teleconseillers, le service-clients, un remboursement, un conseil").words
+    assert sorted({step for step, _, _ in matcher.matches(words)}) == [0, 2, 3, 4]
+    assert matcher.matches(read_words("conseillere").words) == [(1, 0, 1), (2, 0, 1)]
+    with pytest.raises(CueError, match="empty cue"):
+        CueMatcher.of([["*"]])
 
 
 JOURNEY = """

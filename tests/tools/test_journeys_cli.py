@@ -33,7 +33,7 @@ def test_a_good_file_passes_and_the_sample_shows_each_step_it_hits(tmp_path: Pat
     code, out = run("check", str(tmp_path), "--text", "Les téléconseillers sont aimables. L'attente est interminable.")
     assert code == 0, out
     assert "1 journey(s)" in out and "agency; 0 problem(s)" in out
-    assert "agency_welcome (Accueil)" in out and "Les téléconseillers sont aimables." in out  # inside-word cue
+    assert "agency_welcome (Accueil)" in out and "Les téléconseillers sont aimables" in out  # inside-word cue
     assert "agency_wait (Attente)" in out
 
 
@@ -55,3 +55,13 @@ def test_each_stumble_is_named_and_exits_1(tmp_path: Path) -> None:
 def test_list_shows_the_shipped_journeys_and_their_files() -> None:
     code, out = run("list")
     assert code == 0 and "insurance" in out and "insurance.yaml" in out
+
+
+def test_the_readme_example_is_a_journey_file_that_passes_the_check(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Adding a journey") :]
+    example = section[section.index("```yaml\n") + 8 : section.index("```", section.index("```yaml\n") + 8)]
+    (tmp_path / "agency.yaml").write_text(example)
+    code, out = run("check", str(tmp_path), "--text", "Les téléconseillers sont injoignables.")
+    assert code == 0 and "0 problem(s)" in out, out
+    assert "agency_contact" in out
