@@ -69,9 +69,11 @@ class Reading:
         w = self.words
         if end <= start:
             return ""
-        a, b = w.starts[start], w.ends[end - 1]
+        # up to the next word, so that what closes the last one stays ("[email]", "!"), less the
+        # separators before that next word
+        a, b = w.starts[start], w.starts[end] if end < len(w.words) else len(self.folded)
         shown = self.text[a:b] if len(self.folded) == len(self.text) else self.folded[a:b]
-        return shown.strip()[:EVIDENCE_CHARS]
+        return shown.strip().rstrip(",;/-–—").strip()[:EVIDENCE_CHARS]
 
 
 def read(text: str, language: str | None = None) -> Reading:

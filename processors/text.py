@@ -84,13 +84,15 @@ def read_words(folded: str) -> Words:
 
 
 _SPLIT = re.compile(r"([a-z0-9]+)")
-_SENTENCE_GAP = re.compile(r"[.!?;\n]|\s[-–—]+\s")
+# A sentence ends at . ! ? ; followed by a space (not "jeanne.martin@", "4.5", "example.org"), a line,
+# or a spaced dash.
+_SENTENCE_GAP = re.compile(r"[.!?;][^\w\s]*\s|\n|\s[-–—]+\s")
 
 
 @functools.lru_cache(maxsize=4096)
 def _gap_mark(gap: str) -> int:
-    """What the text between two words says: a sentence ends (. ! ? ; … a line, a spaced dash), a
-    part of one does (a comma, a slash), or nothing."""
+    """What the text between two words says: a sentence ends, a part of one does (a comma, a
+    slash), or nothing."""
     if _SENTENCE_GAP.search(gap):
         return SENTENCE
     return PART if "," in gap or "/" in gap else 0

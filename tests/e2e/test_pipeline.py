@@ -48,7 +48,7 @@ def test_a_seeded_pilot_gives_the_expected_mirror_and_counts_reconcile(stack: Se
     found = {(j, s): result["journeys"][j][s]["mirror_type"] for j, s in EXPECTED}
     assert found == EXPECTED
     totals = result["totals"]
-    assert totals["in"] == sent + len(invalid)
+    assert totals["in"] == sent + len(invalid), totals
     assert totals["in"] == totals["processed"] + totals["dead_lettered"]
     assert totals["dead_letters_by_reason"] == {reason: 1 for reason in invalid}
 
