@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MIROIR := $(BIN)/miroir
 
 .DEFAULT_GOAL := help
-.PHONY: help setup up down status worker run demo-headless bench chaos eval test test-unit lint clean
+.PHONY: help setup up down status worker run demo-headless bench chaos eval train test test-unit lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -49,8 +49,16 @@ bench: up ## Benchmarks on the real stack (~10 min), each beside its baseline; J
 chaos: up ## Fault scenarios (~20 min): SIGKILLs, a lost worker, broker restart, Redis outage, the intake killed and without broker; prints the table
 	$(MIROIR) chaos
 
-eval: setup ## How right the analysis is on ../shared/data, beside plain TextBlob
+train: setup ## Train the sentiment models on ../shared/data (~30 min; installs scikit-learn, for training only)
+	$(BIN)/pip install -q scikit-learn
+	$(BIN)/python scripts/train_sentiment.py
+
+eval: setup ## How right the analysis is on every rated file of ../shared/data, beside plain TextBlob (a few min)
 	$(MIROIR) eval
+
+.PHONY: eval-readme
+eval-readme: setup ## `make eval`, its table then written into README.md between the eval markers
+	$(MIROIR) eval --readme
 
 test: setup ## Run all tests; starts the stack itself when it is not up
 	$(BIN)/pytest

@@ -107,30 +107,63 @@ def chaos(
 
 @measure.command("eval")
 def evaluate(
-    french: Path = typer.Option(
-        Path("../shared/data/fr_ecommerce_reviews_certideal.csv"),
-        help="French reviews with 1-5 stars (Certideal export)",
+    file: Path | None = typer.Argument(
+        None, help="A rated data set: CSV (, ; or tab) or JSONL; none: the standard suite (tools/eval_sets.yaml)"
     ),
-    airline: Path = typer.Option(
-        Path("../shared/data/en_airline_reviews_ba.csv"),
-        help="English airline reviews with 1-10 ratings and sub-ratings",
+    text: str | None = typer.Option(None, help="Text column; title+body joins several with '. '"),
+    rating: str | None = typer.Option(None, help="Rating column (JSONL: a.b reaches into nested objects)"),
+    scale: int | None = typer.Option(
+        None, help="5: stars 1-2 / 3 / 4-5; 10: 1-6 / 7-8 / 9-10; 2: binary labels; 3: three classes"
     ),
-    limit: int = typer.Option(100_000, help="At most this many rows of each file"),
-    output: Path | None = typer.Option(None, help="Also write the figures here as JSON"),
-    all_rows: bool = typer.Option(False, "--all-rows", help="Include the rows the models were trained on"),
+    language: str | None = typer.Option(None, help="fr or en; default: detected per row"),
+    journey: str | None = typer.Option(
+        None, help="A journey id, or a YAML journey file or folder: the share of rows tagged with its steps"
+    ),
+    limit: int | None = typer.Option(None, min=1, help="A random sample of this many rows (the suite: of each file)"),
+    seed: int = typer.Option(0, help="The sample's seed"),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the figures here as JSON"),
+    data: Path | None = typer.Option(
+        None, help="The suite's data folder (default: ../shared/data beside the repository)"
+    ),
+    readme: bool = typer.Option(
+        False, "--readme", help="The suite: rewrite README.md between <!-- eval:begin --> and <!-- eval:end -->"
+    ),
 ) -> None:
-    """How right the analysis is on real reviews, beside plain TextBlob / TextBlob-fr in the same run."""
+    """How right the analysis is on a rated data set (or the standard suite), beside plain TextBlob / TextBlob-fr
+    in the same run: binary and 3-class accuracy, macro-F1, confusion matrices, verbatims/s, tagging share."""
     import json
 
-    from tools.evaluate import eval_tables, run_eval
+    from tools.eval_suite import DEFAULT_DATA, readme_markers, run_suite, suite_markdown, suite_tables, write_readme
+    from tools.evaluate import EvalError, EvalSet, evaluate_file, file_tables
 
     try:
-        results = run_eval(
-            french, airline, limit, lambda line: console.print(f"eval: {line}"), held_out_only=not all_rows
-        )
-    except FileNotFoundError as error:
+        if file is not None:
+            if text is None or rating is None or scale is None:
+                return _fail("a FILE needs --text, --rating and --scale")  # _fail exits
+            if readme or data is not None:
+                _fail("--readme and --data are for the suite (no FILE)")
+            item = EvalSet(file, text, rating, scale, language, journey, limit, seed)
+            result = evaluate_file(item)
+            title = (
+                f"miroir eval {file}: scale {scale}, language {language or 'detected per row'}, "
+                f"journey {journey or '-'}" + (f", a sample of {limit:,} rows (seed {seed})" if limit else "")
+            )
+            console.print(file_tables(result, title))
+            figures = result.as_json()
+        else:
+            if any(option is not None for option in (text, rating, scale, language, journey)):
+                _fail("--text, --rating, --scale, --language and --journey need a FILE; without one the suite runs")
+            if readme:
+                readme_markers()  # before the long run: the markers must be there
+            suite = run_suite(data or DEFAULT_DATA, limit, seed, lambda line: console.print(f"eval: {line}"))
+            # Eight columns: a pipe or a log gets 160 columns, not 80; a terminal its own width.
+            (console if console.is_terminal else Console(width=max(console.width, 160))).print(suite_tables(suite))
+            figures = suite.as_json()
+            if readme:
+                write_readme(suite_markdown(suite))
+                console.print("eval: README.md rewritten between its eval markers")
+    except EvalError as error:
         _fail(str(error))
-    console.print(eval_tables(results))
-    if output:
-        output.write_text(json.dumps(results, indent=2))
-        console.print(f"eval: figures written to {output}")
+    if json_out:
+        json_out.write_text(json.dumps(figures, indent=2))
+        console.print(f"eval: figures written to {json_out}")

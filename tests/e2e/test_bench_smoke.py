@@ -10,7 +10,8 @@ from rich.console import Console
 
 from config.settings import Settings
 from tools.bench import BenchOptions, report, run_bench
-from tools.evaluate import run_eval
+from tools.eval_suite import load_suite, per_step
+from tools.evaluate import EvalSet, evaluate_file
 
 SHARED_DATA = Path(os.environ.get("MIROIR_SHARED_DIR", Path(__file__).parents[2] / ".." / "shared")) / "data"
 
@@ -59,11 +60,14 @@ def test_a_small_bench_measures_every_figure_against_its_baseline(stack: Setting
 def test_a_small_eval_compares_with_textblob_on_the_shared_reviews() -> None:
     french, airline = SHARED_DATA / "fr_ecommerce_reviews_certideal.csv", SHARED_DATA / "en_airline_reviews_ba.csv"
     assert french.exists() and airline.exists(), f"the shared reviews are missing under {SHARED_DATA}"
-    results = run_eval(french, airline, 300, lambda _: None)
-    fr = results["fr_customer_state"]
-    confusion = fr["miroir"]["confusion"]
-    assert fr["miroir"]["rows"] == 300 and sum(sum(row.values()) for row in confusion.values()) == 300
-    assert fr["miroir"]["binary_balanced_accuracy"] > fr["textblob"]["binary_balanced_accuracy"]
-    assert 0.5 < fr["tagged_share"] <= 1
-    assert fr["language_detected"] > 0.95 and results["en_customer_state"]["language_detected"] > 0.95
-    assert set(results["en_per_step"]) == {"ground_service", "cabin_staff_service", "food_&_beverages", "seat_comfort"}
+    result = evaluate_file(EvalSet(french, "Titre commentaire+Commentaire", "Note client", 5, "fr", "phone_shop", 300))
+    confusion = result.miroir.confusion
+    assert result.rows == 300 and sum(sum(row.values()) for row in confusion.values()) == 300
+    mine, base = result.miroir.binary_balanced_accuracy, result.textblob.binary_balanced_accuracy
+    assert mine is not None and base is not None and mine > base
+    assert result.tagged_share is not None and 0.5 < result.tagged_share <= 1
+    assert result.miroir.per_s > 0 and result.textblob.per_s > 0
+    item, sub_ratings = load_suite(SHARED_DATA, limit=300)["per_step"]
+    steps = per_step(item, sub_ratings)
+    assert set(steps) == {"ground_service", "cabin_staff_service", "food_&_beverages", "seat_comfort"}
+    assert all(figures["mentions"] > 0 for figures in steps.values())
