@@ -15,7 +15,7 @@ from processors.analysis import analyse
 from processors.taxonomy import load_taxonomy
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "mixed_verbatims.csv"
-REACHED = {"fr": 0.90, "en": 0.83}  # the shares measured with the shipped models, rounded down
+REACHED = {"fr": 0.90, "en": 0.82}  # the shares measured with the shipped models, rounded down
 
 
 def signs_right(language: str) -> tuple[int, int]:
